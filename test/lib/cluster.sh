@@ -35,6 +35,9 @@ pg_start() {
 			echo "max_worker_processes = 32"
 			echo "fsync = on"
 			echo "log_min_messages = warning"
+			# Preloaded so that the key-encryption key is a hidden,
+			# superuser-only setting from the first connection on.
+			echo "shared_preload_libraries = 'agentidp'"
 			echo "agentidp.key_encryption_key = '${AGENTIDP_TEST_KEK:-test-only-key-encryption-key-0123456789}'"
 			for line in "$@"; do echo "$line"; done
 		} >>"$dir/postgresql.conf"
