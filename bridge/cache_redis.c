@@ -1,0 +1,632 @@
+/* cache_redis.c: revocation cache, warm-up, NOTIFY listener, rate limiter. */
+#include "cache_redis.h"
+
+#include "db_pool.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_GEN     "agentidp:gen"
+#define KEY_GEN_SEQ "agentidp:genseq"
+/* Keys outlive what they describe by a margin covering clock skew and leeway. */
+#define TTL_MARGIN 120
+/* How often the listener re-reads maxmemory-policy. */
+#define EVICTION_CHECK_SECONDS 5
+
+static char redis_host[256] = "127.0.0.1";
+static int redis_port = 6379;
+static int redis_db;
+static char redis_password[256];
+
+/* 0 = cold: every check goes to the database. */
+static atomic_llong current_gen;
+/* 1 when maxmemory-policy is noeviction, so a missing key means "not revoked". */
+static atomic_int trusted;
+static atomic_llong max_ttl = 86400;
+static atomic_int stop_listener;
+static pthread_t listener_thread;
+static int listener_started;
+
+/* One connection per thread (hiredis contexts are not thread-safe). */
+static _Thread_local redisContext *tl_redis;
+static _Thread_local time_t tl_retry_at;
+
+int
+cache_init(const char *url, char **err)
+{
+	const char *p = url, *at, *slash, *colon;
+	char hostport[256];
+
+	if (strncmp(p, "redis://", 8) != 0) {
+		*err = strdup("AGENTIDP_REDIS_URL must start with redis://");
+		return -1;
+	}
+	p += 8;
+	at = strrchr(p, '@');
+	if (at != NULL) {
+		const char *pw = memchr(p, ':', (size_t)(at - p));
+
+		/* redis://user:password@ and redis://:password@; the user part is ignored. */
+		pw = pw ? pw + 1 : p;
+		if ((size_t)(at - pw) >= sizeof(redis_password)) {
+			*err = strdup("Redis password too long");
+			return -1;
+		}
+		memcpy(redis_password, pw, (size_t)(at - pw));
+		redis_password[at - pw] = '\0';
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	snprintf(hostport, sizeof(hostport), "%.*s", slash ? (int)(slash - p) : (int)strlen(p), p);
+	colon = strrchr(hostport, ':');
+	if (colon != NULL) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+
+		if (*end != '\0' || port <= 0 || port > 65535) {
+			*err = strdup("bad port in AGENTIDP_REDIS_URL");
+			return -1;
+		}
+		redis_port = (int)port;
+		hostport[colon - hostport] = '\0';
+	}
+	if (hostport[0] != '\0')
+		memcpy(redis_host, hostport, sizeof(redis_host));
+	if (slash != NULL && slash[1] != '\0') {
+		char *end;
+		long db = strtol(slash + 1, &end, 10);
+
+		if (*end != '\0' || db < 0 || db > 1000) {
+			*err = strdup("bad database number in AGENTIDP_REDIS_URL");
+			return -1;
+		}
+		redis_db = (int)db;
+	}
+	return 0;
+}
+
+static redisContext *
+redis_open(void)
+{
+	struct timeval tv = {0, 300000};
+	redisContext *c = redisConnectWithTimeout(redis_host, redis_port, tv);
+	redisReply *r;
+
+	if (c == NULL || c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	if (redis_password[0] != '\0') {
+		r = redisCommand(c, "AUTH %s", redis_password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			log_warn("Redis refused the password from AGENTIDP_REDIS_URL");
+			freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	if (redis_db != 0) {
+		r = redisCommand(c, "SELECT %d", redis_db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+}
+
+/*
+ * This thread's connection, or NULL. After a failure the thread waits a
+ * second before reconnecting so that a down Redis costs requests nothing.
+ */
+static redisContext *
+thread_redis(void)
+{
+	time_t now;
+
+	if (tl_redis != NULL)
+		return tl_redis;
+	now = time(NULL);
+	if (now < tl_retry_at)
+		return NULL;
+	tl_redis = redis_open();
+	if (tl_redis == NULL) {
+		tl_retry_at = now + 1;
+		metrics_set_redis_up(0);
+	}
+	return tl_redis;
+}
+
+static void
+thread_redis_failed(void)
+{
+	redisFree(tl_redis);
+	tl_redis = NULL;
+	tl_retry_at = time(NULL) + 1;
+	metrics_set_redis_up(0);
+}
+
+int
+cache_is_warm(void)
+{
+	return atomic_load(&current_gen) != 0 && atomic_load(&trusted);
+}
+
+enum cache_verdict
+cache_check(const char *jti, const char *agent_id, const char *client_id)
+{
+	long long gen = atomic_load(&current_gen);
+	char k1[96], k2[96], k3[200], genstr[24];
+	redisContext *c;
+	redisReply *r;
+	enum cache_verdict v = CACHE_UNKNOWN;
+
+	if (gen == 0 || !atomic_load(&trusted) || (c = thread_redis()) == NULL) {
+		metrics_cache_miss();
+		return CACHE_UNKNOWN;
+	}
+	snprintf(k1, sizeof(k1), "agentidp:%lld:jti:%s", gen, jti);
+	snprintf(k2, sizeof(k2), "agentidp:%lld:agent:%s", gen, agent_id);
+	snprintf(k3, sizeof(k3), "agentidp:%lld:client:%s", gen, client_id);
+	r = redisCommand(c, "MGET %s %s %s %s", KEY_GEN, k1, k2, k3);
+	if (r == NULL) {
+		thread_redis_failed();
+		metrics_cache_miss();
+		return CACHE_UNKNOWN;
+	}
+	snprintf(genstr, sizeof(genstr), "%lld", gen);
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+		r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, genstr) == 0) {
+		if (r->element[1]->type == REDIS_REPLY_STRING ||
+			r->element[3]->type == REDIS_REPLY_STRING ||
+			(r->element[2]->type == REDIS_REPLY_STRING &&
+			 strcmp(r->element[2]->str, "active") != 0))
+			v = CACHE_REVOKED;
+		else
+			v = CACHE_ACTIVE;
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+			   r->element[0]->type == REDIS_REPLY_NIL) {
+		/* FLUSHALL, restart or eviction of the generation key: warm up again. */
+		atomic_store(&current_gen, 0);
+	}
+	freeReplyObject(r);
+	metrics_set_redis_up(1);
+	if (v == CACHE_UNKNOWN)
+		metrics_cache_miss();
+	else
+		metrics_cache_hit();
+	return v;
+}
+
+/* SET key value EX ttl under generation gen with connection c; 0 / -1. */
+static int
+set_key(redisContext *c, long long gen, const char *kind, const char *id, const char *value,
+		long long ttl)
+{
+	redisReply *r;
+	int rc;
+
+	if (ttl <= 0)
+		return 0;
+	r = redisCommand(c, "SET agentidp:%lld:%s:%s %s EX %lld", gen, kind, id, value, ttl);
+	rc = (r != NULL && r->type == REDIS_REPLY_STATUS) ? 0 : -1;
+	freeReplyObject(r);
+	return rc;
+}
+
+void
+cache_note_token_revoked(const char *jti, long long exp)
+{
+	long long gen = atomic_load(&current_gen);
+	redisContext *c;
+
+	if (gen == 0 || (c = thread_redis()) == NULL)
+		return;
+	if (set_key(c, gen, "jti", jti, "1", exp - (long long)time(NULL) + TTL_MARGIN) != 0) {
+		/* A lost write could hide a revocation: stop trusting the cache. */
+		atomic_store(&current_gen, 0);
+		thread_redis_failed();
+	}
+}
+
+void
+cache_note_agent_status(const char *agent_id, const char *status)
+{
+	long long gen = atomic_load(&current_gen);
+	redisContext *c;
+
+	if (gen == 0 || (c = thread_redis()) == NULL)
+		return;
+	if (set_key(c, gen, "agent", agent_id, status, atomic_load(&max_ttl) + TTL_MARGIN) != 0) {
+		atomic_store(&current_gen, 0);
+		thread_redis_failed();
+	}
+}
+
+void
+cache_note_client_revoked(const char *client_id)
+{
+	long long gen = atomic_load(&current_gen);
+	redisContext *c;
+
+	if (gen == 0 || (c = thread_redis()) == NULL)
+		return;
+	if (set_key(c, gen, "client", client_id, "1", atomic_load(&max_ttl) + TTL_MARGIN) != 0) {
+		atomic_store(&current_gen, 0);
+		thread_redis_failed();
+	}
+}
+
+int
+cache_rate_limit(const char *ip, long limit)
+{
+	time_t now = time(NULL);
+	redisContext *c;
+	redisReply *r = NULL;
+	long long count = 0;
+	int ok;
+
+	if (limit <= 0 || (c = thread_redis()) == NULL)
+		return 0;
+	/* INCR and EXPIRE pipelined: one round trip. */
+	ok = redisAppendCommand(c, "INCR agentidp:rl:%s:%lld", ip, (long long)(now / 60)) == REDIS_OK &&
+		 redisAppendCommand(c, "EXPIRE agentidp:rl:%s:%lld 61", ip, (long long)(now / 60)) ==
+			 REDIS_OK;
+	if (ok && redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL) {
+		if (r->type == REDIS_REPLY_INTEGER)
+			count = r->integer;
+		freeReplyObject(r);
+		r = NULL;
+		ok = redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL;
+		freeReplyObject(r);
+	} else {
+		ok = 0;
+	}
+	if (!ok) {
+		thread_redis_failed();
+		return 0;
+	}
+	metrics_set_redis_up(1);
+	if (count > limit)
+		return (int)(60 - now % 60);
+	return 0;
+}
+
+int
+cache_ping(void)
+{
+	redisContext *c = thread_redis();
+	redisReply *r;
+	int up;
+
+	if (c == NULL)
+		return 0;
+	r = redisCommand(c, "PING");
+	up = r != NULL && r->type == REDIS_REPLY_STATUS;
+	freeReplyObject(r);
+	if (r == NULL)
+		thread_redis_failed();
+	metrics_set_redis_up(up);
+	return up;
+}
+
+/* ---- listener thread ---- */
+
+struct listener {
+	PGconn *pg;
+	redisContext *redis;
+	long long gen;
+	time_t last_policy_check;
+};
+
+/* Read maxmemory-policy: only noeviction makes a missing key meaningful. */
+static void
+check_eviction_policy(struct listener *l)
+{
+	redisReply *r = redisCommand(l->redis, "CONFIG GET maxmemory-policy");
+	int ok = 0;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		r->element[1]->type == REDIS_REPLY_STRING)
+		ok = strcmp(r->element[1]->str, "noeviction") == 0;
+	if (!ok && atomic_load(&trusted))
+		log_warn("Redis maxmemory-policy is not noeviction (or CONFIG is disabled): "
+				 "revocation checks go to the database");
+	atomic_store(&trusted, ok);
+	freeReplyObject(r);
+	l->last_policy_check = time(NULL);
+}
+
+static int
+apply_entry(struct listener *l, long long gen, const char *kind, const char *id, const char *value,
+			long long ttl)
+{
+	if (id == NULL || strlen(id) > 128 || strchr(id, ' ') != NULL)
+		return 0;
+	return set_key(l->redis, gen, kind, id, value, ttl);
+}
+
+/*
+ * Warm-up writes are pipelined: one round trip per batch rather than per key,
+ * so a snapshot with many revoked tokens loads quickly.
+ */
+struct pipeline {
+	redisContext *c;
+	int pending;
+	int failed;
+};
+
+static void
+pipeline_drain(struct pipeline *p)
+{
+	while (p->pending > 0) {
+		redisReply *r = NULL;
+		int io_error = redisGetReply(p->c, (void **)&r) != REDIS_OK || r == NULL;
+
+		if (io_error || r->type == REDIS_REPLY_ERROR)
+			p->failed = 1;
+		freeReplyObject(r);
+		p->pending--;
+		if (io_error)
+			return;
+	}
+}
+
+static void
+pipeline_set(struct pipeline *p, long long gen, const char *kind, const char *id, const char *value,
+			 long long ttl)
+{
+	if (p->failed || id == NULL || strlen(id) > 128 || strchr(id, ' ') != NULL || ttl <= 0)
+		return;
+	if (redisAppendCommand(p->c, "SET agentidp:%lld:%s:%s %s EX %lld", gen, kind, id, value, ttl) !=
+		REDIS_OK) {
+		p->failed = 1;
+		return;
+	}
+	if (++p->pending >= 1000)
+		pipeline_drain(p);
+}
+
+/* Fill a new generation from the database snapshot, then publish it. */
+static int
+warm_up(struct listener *l)
+{
+	PGresult *res;
+	json_t *snap = NULL, *arr, *item;
+	redisReply *r;
+	long long gen, now = (long long)time(NULL), ttl;
+	struct pipeline pl = {0};
+	size_t i;
+	int rc = -1;
+
+	atomic_store(&current_gen, 0);
+	check_eviction_policy(l);
+	res = PQexec(l->pg, "SELECT agentidp.revocation_snapshot()::text");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		log_warn("revocation snapshot failed: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	snap = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	if (!json_is_object(snap))
+		goto done;
+	if (json_is_integer(json_object_get(snap, "max_ttl")))
+		atomic_store(&max_ttl, json_integer_value(json_object_get(snap, "max_ttl")));
+	ttl = atomic_load(&max_ttl) + TTL_MARGIN;
+	r = redisCommand(l->redis, "INCR %s", KEY_GEN_SEQ);
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		goto done;
+	}
+	gen = r->integer;
+	freeReplyObject(r);
+	pl.c = l->redis;
+	arr = json_object_get(snap, "tokens");
+	json_array_foreach (arr, i, item) {
+		json_t *exp = json_object_get(item, "exp");
+		long long e = json_is_integer(exp) ? json_integer_value(exp) : now + ttl;
+
+		pipeline_set(&pl, gen, "jti", json_string_value(json_object_get(item, "jti")), "1",
+					 e - now + TTL_MARGIN);
+	}
+	arr = json_object_get(snap, "agents");
+	json_array_foreach (arr, i, item) {
+		const char *status = json_string_value(json_object_get(item, "status"));
+
+		if (status != NULL)
+			pipeline_set(&pl, gen, "agent", json_string_value(json_object_get(item, "id")), status,
+						 ttl);
+	}
+	arr = json_object_get(snap, "clients");
+	json_array_foreach (arr, i, item) {
+		pipeline_set(&pl, gen, "client", json_string_value(item), "1", ttl);
+	}
+	pipeline_drain(&pl);
+	if (pl.failed)
+		goto done;
+	r = redisCommand(l->redis, "SET %s %lld", KEY_GEN, gen);
+	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+		freeReplyObject(r);
+		goto done;
+	}
+	freeReplyObject(r);
+	l->gen = gen;
+	atomic_store(&current_gen, gen);
+	metrics_set_redis_up(1);
+	log_info("revocation cache warmed: generation %lld", gen);
+	rc = 0;
+done:
+	json_decref(snap);
+	return rc;
+}
+
+static int
+apply_notification(struct listener *l, const char *payload)
+{
+	json_t *n = json_loads(payload, JSON_REJECT_DUPLICATES, NULL);
+	const char *kind = json_string_value(json_object_get(n, "kind"));
+	long long ttl = atomic_load(&max_ttl) + TTL_MARGIN;
+	int rc = 0;
+
+	if (kind == NULL) {
+		log_warn("ignoring a malformed revocation notification");
+	} else if (strcmp(kind, "token") == 0) {
+		json_t *exp = json_object_get(n, "exp");
+		long long e = json_is_integer(exp) ? json_integer_value(exp) : (long long)time(NULL) + ttl;
+
+		rc = apply_entry(l, l->gen, "jti", json_string_value(json_object_get(n, "jti")), "1",
+						 e - (long long)time(NULL) + TTL_MARGIN);
+	} else if (strcmp(kind, "agent") == 0) {
+		const char *status = json_string_value(json_object_get(n, "status"));
+
+		if (status != NULL)
+			rc = apply_entry(l, l->gen, "agent", json_string_value(json_object_get(n, "id")),
+							 status, ttl);
+	} else if (strcmp(kind, "client") == 0) {
+		rc = apply_entry(l, l->gen, "client", json_string_value(json_object_get(n, "client_id")),
+						 "1", ttl);
+	}
+	json_decref(n);
+	return rc;
+}
+
+/* Follow agentidp:gen: adopt another bridge's newer generation, re-warm after a flush. */
+static int
+follow_generation(struct listener *l)
+{
+	redisReply *r = redisCommand(l->redis, "GET %s", KEY_GEN);
+	int rc = 0;
+
+	if (r == NULL) {
+		rc = -1;
+	} else if (r->type == REDIS_REPLY_NIL) {
+		log_warn("revocation cache generation vanished (flush or restart): warming up again");
+		rc = -1;
+	} else if (r->type == REDIS_REPLY_STRING) {
+		long long g = atoll(r->str);
+
+		if (g != l->gen && g > 0) {
+			l->gen = g;
+			atomic_store(&current_gen, g);
+		}
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+listener_close(struct listener *l)
+{
+	atomic_store(&current_gen, 0);
+	PQfinish(l->pg);
+	l->pg = NULL;
+	redisFree(l->redis);
+	l->redis = NULL;
+}
+
+static void *
+listener_main(void *arg)
+{
+	struct listener l = {0};
+
+	(void)arg;
+	while (!atomic_load(&stop_listener)) {
+		PGnotify *note;
+		struct pollfd pfd;
+
+		if (l.pg == NULL || l.redis == NULL) {
+			char *err = NULL;
+			PGresult *res;
+
+			listener_close(&l);
+			l.pg = db_connect(&err);
+			free(err);
+			l.redis = redis_open();
+			metrics_set_redis_up(l.redis != NULL);
+			if (l.pg == NULL || l.redis == NULL) {
+				listener_close(&l);
+				sleep(1);
+				continue;
+			}
+			/* LISTEN before the snapshot so that nothing committed in between is lost. */
+			res = PQexec(l.pg, "LISTEN agentidp_revocation");
+			if (PQresultStatus(res) != PGRES_COMMAND_OK || warm_up(&l) != 0) {
+				PQclear(res);
+				listener_close(&l);
+				sleep(1);
+				continue;
+			}
+			PQclear(res);
+		}
+		pfd.fd = PQsocket(l.pg);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 1000) < 0 || PQconsumeInput(l.pg) == 0) {
+			log_warn("revocation listener lost its database connection");
+			listener_close(&l);
+			continue;
+		}
+		while ((note = PQnotifies(l.pg)) != NULL) {
+			int rc = apply_notification(&l, note->extra);
+
+			PQfreemem(note);
+			if (rc != 0) {
+				log_warn("Redis write failed: revocation cache is cold until warmed again");
+				listener_close(&l);
+				break;
+			}
+		}
+		if (l.redis == NULL)
+			continue;
+		if (follow_generation(&l) != 0 || atomic_load(&current_gen) == 0) {
+			/* A flush or a request thread's failed write: take a fresh snapshot. */
+			if (warm_up(&l) != 0)
+				listener_close(&l);
+			continue;
+		}
+		if (time(NULL) - l.last_policy_check >= EVICTION_CHECK_SECONDS) {
+			int was_trusted = atomic_load(&trusted);
+
+			check_eviction_policy(&l);
+			/* Keys may have been evicted meanwhile: trust only a fresh generation. */
+			if (!was_trusted && atomic_load(&trusted) && warm_up(&l) != 0)
+				listener_close(&l);
+		}
+	}
+	listener_close(&l);
+	return NULL;
+}
+
+int
+cache_start_listener(void)
+{
+	if (pthread_create(&listener_thread, NULL, listener_main, NULL) != 0)
+		return -1;
+	listener_started = 1;
+	return 0;
+}
+
+void
+cache_stop_listener(void)
+{
+	if (!listener_started)
+		return;
+	atomic_store(&stop_listener, 1);
+	pthread_join(listener_thread, NULL);
+	listener_started = 0;
+}

@@ -1,0 +1,354 @@
+/*
+ * routes_token.c: the OAuth endpoints. POST /api/v1/token (RFC 6749 §4.4
+ * client credentials), /api/v1/token/introspect (RFC 7662) and
+ * /api/v1/token/revoke (RFC 7009). Errors use RFC 6749 §5.2 codes.
+ */
+#include "cache_redis.h"
+#include "db_errors.h"
+#include "http_auth.h"
+#include "log.h"
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static void
+reply_oauth_error(struct request *r, int status, const char *error, const char *description)
+{
+	reply_error(r, status, error, description);
+	reply_header(r, "Pragma", "no-cache");
+	/* A 401 must name a scheme (RFC 9110 §15.5.2); Basic is the one clients can retry with. */
+	if (status == 401)
+		reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
+}
+
+/* Record a refusal the bridge decided itself, so the audit log sees every failure. */
+static void
+record_failure(struct request *r, const char *action, const char *client_id, const char *reason)
+{
+	struct db_context ctx = req_db_context(r, NULL);
+	char id[129];
+	const char *args[3] = {NULL, reason, NULL};
+	struct db_result res;
+	struct db_error err;
+
+	args[0] = action;
+	args[1] = NULL;
+	if (client_id != NULL) {
+		/* Bounded: an attacker-chosen string goes into the audit log. */
+		snprintf(id, sizeof(id), "%s", client_id);
+		args[1] = id;
+	}
+	args[2] = reason;
+	if (db_call(STMT_RECORD_FAILURE, &ctx, args, 3, &res, &err) == 0)
+		db_result_free(&res);
+	else
+		log_warn("could not record a %s failure: SQLSTATE %s", action, err.sqlstate);
+}
+
+static void
+refuse(struct request *r, int status, const char *error, const char *description,
+	   const char *client_id)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "%s: %s", error, description);
+	record_failure(r, strcmp(error, "invalid_client") == 0 ? "client.auth_failed" : "token.refused",
+				   client_id, reason);
+	metrics_token_refused(metrics_refuse_reason(error));
+	reply_oauth_error(r, status, error, description);
+}
+
+/* Parse the form body of an OAuth endpoint; replies 400 and returns -1 on error. */
+static int
+read_form(struct request *r, struct form *f, const char **why)
+{
+	const char *ct = req_header(r, "Content-Type");
+
+	f->fields = NULL;
+	f->n = 0;
+	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+		(ct[33] != '\0' && ct[33] != ';' && ct[33] != ' ')) {
+		*why = "Content-Type must be application/x-www-form-urlencoded";
+		return -1;
+	}
+	if (strchr(r->uri, '?') != NULL) {
+		/* Credentials in a URL end up in logs and proxies. */
+		*why = "parameters must be sent in the body, not the query string";
+		return -1;
+	}
+	if (form_parse(r->body ? r->body : "", r->body_len, f, why) != 0)
+		return -1;
+	return 0;
+}
+
+/* Seconds until the first day of next month (UTC), when the quota resets. */
+static long
+seconds_to_next_month(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mon += 1;
+	return (long)(timegm(&tm) - now);
+}
+
+void
+route_token(struct request *r)
+{
+	struct form f;
+	struct client_auth ca = {0};
+	const char *why, *grant, *aud, *res_param;
+	const char *args[4];
+	struct db_context ctx = req_db_context(r, NULL);
+	struct db_result res;
+	struct db_error err;
+
+	if (read_form(r, &f, &why) != 0) {
+		refuse(r, 400, "invalid_request", why, NULL);
+		return;
+	}
+	if (client_auth_parse(r, &f, &ca, &why) != 0) {
+		refuse(r, 400, "invalid_request", why, form_get(&f, "client_id"));
+		goto done;
+	}
+	grant = form_get(&f, "grant_type");
+	if (grant == NULL) {
+		refuse(r, 400, "invalid_request", "grant_type is required", ca.client_id);
+		goto done;
+	}
+	if (strcmp(grant, "client_credentials") != 0) {
+		refuse(r, 400, "unsupported_grant_type", "only client_credentials is supported",
+			   ca.client_id);
+		goto done;
+	}
+	if (ca.client_id == NULL || ca.client_secret == NULL) {
+		refuse(r, 401, "invalid_client", "client authentication is required", ca.client_id);
+		goto done;
+	}
+	aud = form_get(&f, "audience");
+	res_param = form_get(&f, "resource");
+	if (aud != NULL && res_param != NULL && strcmp(aud, res_param) != 0) {
+		refuse(r, 400, "invalid_request", "audience and resource disagree", ca.client_id);
+		goto done;
+	}
+	args[0] = ca.client_id;
+	args[1] = ca.client_secret;
+	args[2] = form_get(&f, "scope");
+	args[3] = aud ? aud : res_param;
+	if (db_call(STMT_ISSUE_TOKEN, &ctx, args, 4, &res, &err) != 0) {
+		/* The extension audited this refusal itself. */
+		reply_db_error(r, &err, 1);
+		reply_header(r, "Pragma", "no-cache");
+		if (r->status == 401)
+			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
+		if (strcmp(err.sqlstate, "AIQ01") == 0) {
+			char buf[24];
+
+			snprintf(buf, sizeof(buf), "%ld", seconds_to_next_month());
+			reply_header(r, "Retry-After", buf);
+			metrics_token_refused(RR_QUOTA_EXCEEDED);
+		} else {
+			const char *desc;
+			const char *code = db_error_oauth_code(err.message, &desc);
+
+			metrics_token_refused(code ? metrics_refuse_reason(code) : RR_SERVER_ERROR);
+		}
+		goto done;
+	}
+	if (res.nrows != 1 || res.rows[0] == NULL) {
+		db_result_free(&res);
+		reply_oauth_error(r, 500, "server_error", "unexpected database result");
+		goto done;
+	}
+	reply_bytes(r, 200, "application/json", res.rows[0], strlen(res.rows[0]));
+	reply_header(r, "Cache-Control", "no-store");
+	reply_header(r, "Pragma", "no-cache");
+	db_result_free(&res);
+	metrics_token_issued();
+done:
+	client_auth_free(&ca);
+	form_free(&f);
+}
+
+/* RFC 7662 §2.2 response for a token this bridge verified itself. */
+static json_t *
+introspection_from_claims(const struct jwt_claims *c)
+{
+	json_t *doc = json_pack("{s:b, s:s}", "active", 1, "token_type", "Bearer");
+	static const char *const copy[] = {"scope", "client_id", "sub", "aud", "iss",
+									   "exp",   "iat",       "nbf", "jti", NULL};
+
+	for (const char *const *k = copy; *k; k++) {
+		json_t *v = json_object_get(c->claims, *k);
+
+		if (v != NULL)
+			json_object_set(doc, *k, v);
+	}
+	return doc;
+}
+
+void
+route_token_introspect(struct request *r)
+{
+	struct form f;
+	struct client_auth ca = {0};
+	struct principal caller = {0};
+	const char *why, *token, *h = req_header(r, "Authorization");
+	struct db_context ctx;
+	struct db_result res;
+	struct db_error err;
+	struct jwt_claims claims = {0};
+	json_t *db_doc = NULL;
+	int active;
+
+	if (read_form(r, &f, &why) != 0) {
+		reply_oauth_error(r, 400, "invalid_request", why);
+		return;
+	}
+	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+		if (form_get(&f, "client_secret") != NULL) {
+			reply_oauth_error(r, 400, "invalid_request",
+							  "bearer token and client secret both given");
+			goto done;
+		}
+		if (auth_bearer(r, &caller) != 0)
+			goto done;
+		if (!auth_allow(r, "token.introspect", caller.scopes, caller.nscopes, caller.claims.sub,
+						NULL))
+			goto done;
+	} else {
+		char **caps = NULL;
+		long ncaps = 0;
+		const char *args[2];
+		json_t *row, *arr, *v;
+		size_t i;
+
+		if (client_auth_parse(r, &f, &ca, &why) != 0) {
+			reply_oauth_error(r, 400, "invalid_request", why);
+			goto done;
+		}
+		if (ca.client_id == NULL || ca.client_secret == NULL) {
+			reply_oauth_error(r, 401, "invalid_client",
+							  "authenticate with client credentials or a bearer token");
+			goto done;
+		}
+		args[0] = ca.client_id;
+		args[1] = ca.client_secret;
+		ctx = req_db_context(r, NULL);
+		if (db_call(STMT_AUTH_CLIENT, &ctx, args, 2, &res, &err) != 0) {
+			reply_db_error(r, &err, 1);
+			if (r->status == 401)
+				reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
+			goto done;
+		}
+		row = (res.nrows == 1 && res.rows[0]) ? json_loads(res.rows[0], 0, NULL) : NULL;
+		db_result_free(&res);
+		arr = json_object_get(row, "capabilities");
+		caps = calloc(json_array_size(arr) + 1, sizeof(char *));
+		json_array_foreach (arr, i, v) {
+			if (caps != NULL && json_is_string(v))
+				caps[ncaps++] = strdup(json_string_value(v));
+		}
+		active =
+			caps != NULL && auth_allow(r, "token.introspect", caps, (size_t)ncaps,
+									   json_string_value(json_object_get(row, "agent_id")), NULL);
+		free_strings(caps, (size_t)ncaps);
+		json_decref(row);
+		if (!active) {
+			if (r->resp == NULL)
+				reply_error(r, 500, "internal_error", "out of memory");
+			goto done;
+		}
+	}
+	token = form_get(&f, "token");
+	if (token == NULL || token[0] == '\0') {
+		reply_oauth_error(r, 400, "invalid_request", "token is required");
+		goto done;
+	}
+	active = auth_token_active(r, token, &claims, &db_doc, &err);
+	if (active < 0) {
+		reply_db_error(r, &err, 1);
+		goto done;
+	}
+	metrics_introspection(active);
+	if (!active)
+		reply_json(r, 200, json_pack("{s:b}", "active", 0));
+	else if (db_doc != NULL)
+		reply_json(r, 200, json_incref(db_doc));
+	else
+		reply_json(r, 200, introspection_from_claims(&claims));
+done:
+	json_decref(db_doc);
+	jwt_claims_free(&claims);
+	principal_free(&caller);
+	client_auth_free(&ca);
+	form_free(&f);
+}
+
+void
+route_token_revoke(struct request *r)
+{
+	struct form f;
+	struct client_auth ca = {0};
+	const char *why, *token;
+	const char *args[3];
+	struct db_context ctx = req_db_context(r, NULL);
+	struct db_result res;
+	struct db_error err;
+	struct jwt_claims claims;
+
+	if (read_form(r, &f, &why) != 0) {
+		reply_oauth_error(r, 400, "invalid_request", why);
+		return;
+	}
+	if (client_auth_parse(r, &f, &ca, &why) != 0) {
+		reply_oauth_error(r, 400, "invalid_request", why);
+		goto done;
+	}
+	if (ca.client_id == NULL || ca.client_secret == NULL) {
+		reply_oauth_error(r, 401, "invalid_client", "client authentication is required");
+		goto done;
+	}
+	token = form_get(&f, "token");
+	if (token == NULL || token[0] == '\0') {
+		reply_oauth_error(r, 400, "invalid_request", "token is required");
+		goto done;
+	}
+	args[0] = token;
+	args[1] = ca.client_id;
+	args[2] = ca.client_secret;
+	if (db_call(STMT_REVOKE_TOKEN, &ctx, args, 3, &res, &err) != 0) {
+		reply_db_error(r, &err, 1);
+		if (r->status == 401)
+			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
+		goto done;
+	}
+	/*
+	 * The row is the authenticated agent. Write the revocation to the cache
+	 * now (the NOTIFY follows) only for that agent's own, genuine token, so
+	 * nobody can poison the cache with someone else's jti.
+	 */
+	if (res.nrows == 1 && res.rows[0] != NULL) {
+		const char *why2;
+
+		if (jwt_verify(token, &claims, &why2) == 0) {
+			if (strcasecmp(claims.sub, res.rows[0]) == 0)
+				cache_note_token_revoked(claims.jti, claims.exp);
+			jwt_claims_free(&claims);
+		}
+	}
+	db_result_free(&res);
+	metrics_revocation();
+	reply_bytes(r, 200, "application/json", "{}", 2);
+	reply_header(r, "Cache-Control", "no-store");
+done:
+	client_auth_free(&ca);
+	form_free(&f);
+}

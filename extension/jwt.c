@@ -1,0 +1,417 @@
+/*-------------------------------------------------------------------------
+ *
+ * jwt.c
+ *		Signing and verification of RS256 access tokens (RFC 9068).
+ *
+ * Parsing a PEM key costs more than the RSA operation it serves (signing
+ * was 3x slower when the key was parsed per call), so each backend keeps
+ * the parsed EVP_PKEY per kid: private keys keyed by kid and the digest of
+ * the sealed blob, public keys by kid and PEM text.  Whether a key may
+ * still verify is looked up in signing_keys on every call, because another
+ * backend may retire it at any moment; only the parsing is cached.
+ *
+ * The token format itself (base64url, splitting, header policy, strict
+ * JSON, the RSA calls) lives in jws.c, shared with the Wycheproof test.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "agentidp.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "jws.h"
+
+typedef struct JwtKeyEntry
+{
+	char		kid[JWS_MAX_KID + 1];	/* hash key */
+	uint8		digest[32];		/* SHA-256 of the sealed blob or the PEM */
+	EVP_PKEY   *pkey;
+} JwtKeyEntry;
+
+static HTAB *privateKeys = NULL;
+static HTAB *publicKeys = NULL;
+static SPIPlanPtr publicKeyPlan = NULL;
+
+PG_FUNCTION_INFO_V1(agentidp__sign_jwt);
+PG_FUNCTION_INFO_V1(agentidp__verify_jwt);
+
+/* A kid-keyed cache of parsed keys, created on first use. */
+static HTAB *
+JwtKeyCache(HTAB **cache, const char *name)
+{
+	if (*cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = JWS_MAX_KID + 1;
+		ctl.entrysize = sizeof(JwtKeyEntry);
+		*cache = hash_create(name, 16, &ctl, HASH_ELEM | HASH_STRINGS);
+	}
+	return *cache;
+}
+
+/* SHA-256 of a buffer. */
+static void
+JwtDigest(const void *data, size_t len, uint8 out[32])
+{
+	if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
+		elog(ERROR, "SHA-256 failed");
+}
+
+/*
+ * Find the cached key of kid whose source has the given digest, or NULL.
+ * A key of the same kid but another source is dropped (it cannot be right).
+ */
+static JwtKeyEntry *
+JwtCacheLookup(HTAB *cache, const char *kid, const uint8 digest[32])
+{
+	JwtKeyEntry *entry = hash_search(cache, kid, HASH_FIND, NULL);
+
+	if (entry == NULL)
+		return NULL;
+	if (memcmp(entry->digest, digest, 32) == 0)
+		return entry;
+	EVP_PKEY_free(entry->pkey);
+	hash_search(cache, kid, HASH_REMOVE, NULL);
+	return NULL;
+}
+
+/* Remember a parsed key; the cache owns it from now on. */
+static void
+JwtCacheStore(HTAB *cache, const char *kid, const uint8 digest[32], EVP_PKEY *pkey)
+{
+	bool		found;
+	JwtKeyEntry *entry = hash_search(cache, kid, HASH_ENTER, &found);
+
+	if (found)
+		EVP_PKEY_free(entry->pkey);
+	memcpy(entry->digest, digest, 32);
+	entry->pkey = pkey;
+}
+
+/* Refuse a kid that is not of the jws_kid_valid alphabet. */
+static void
+JwtCheckKid(const char *kid)
+{
+	if (!jws_kid_valid(kid, strlen(kid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_AIDP_INVALID_INPUT),
+				 errmsg("invalid key id \"%s\"", kid),
+				 errdetail("A key id is 1 to %d characters of A-Z, a-z, 0-9, '.', '_' and '-'.",
+						   JWS_MAX_KID)));
+}
+
+/* The private key of kid, parsed once per backend from its sealed blob. */
+static EVP_PKEY *
+JwtPrivateKey(const char *kid, const bytea *sealed)
+{
+	HTAB	   *cache = JwtKeyCache(&privateKeys, "agentidp private keys");
+	uint8		digest[32];
+	JwtKeyEntry *entry;
+	char	   *pem;
+	size_t		pemlen;
+	BIO		   *bio;
+	EVP_PKEY   *pkey = NULL;
+
+	JwtDigest(VARDATA_ANY(sealed), VARSIZE_ANY_EXHDR(sealed), digest);
+	entry = JwtCacheLookup(cache, kid, digest);
+	if (entry != NULL)
+		return entry->pkey;
+
+	pem = KeysOpenPrivatePem(sealed, &pemlen);
+	bio = BIO_new_mem_buf(pem, (int) pemlen);
+	if (bio != NULL)
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	explicit_bzero(pem, pemlen);
+	pfree(pem);
+	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "RSA"))
+	{
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		ereport(ERROR,
+				(errcode(ERRCODE_AIDP_KEY),
+				 errmsg("signing key \"%s\" is unusable", kid),
+				 errdetail("The decrypted private key is not an RSA key in PEM.")));
+	}
+	JwtCacheStore(cache, kid, digest, pkey);
+	return pkey;
+}
+
+/* Append a JSON string literal of len bytes (not NUL-terminated). */
+static void
+JwtAppendString(StringInfo out, const char *s, int len)
+{
+	char	   *copy = pnstrdup(s, len);
+
+	escape_json(out, copy);
+	pfree(copy);
+}
+
+/* Append one scalar JsonbValue in JSON syntax. */
+static void
+JwtAppendScalar(StringInfo out, const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			appendStringInfoString(out, "null");
+			break;
+		case jbvString:
+			JwtAppendString(out, v->val.string.val, v->val.string.len);
+			break;
+		case jbvNumeric:
+			/* numeric_out keeps integers as integers: exp stays 1700000000 */
+			appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out,
+																			NumericGetDatum(v->val.numeric))));
+			break;
+		case jbvBool:
+			appendStringInfoString(out, v->val.boolean ? "true" : "false");
+			break;
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+}
+
+/*
+ * Compact JSON text of a jsonb object (no whitespace), walking the
+ * container with JsonbIterator.
+ */
+static void
+JwtCompactJson(StringInfo out, Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken r;
+	bool	   *needComma;
+	int			cap = 16;
+	int			depth = 0;
+	bool		afterKey = false;
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_AIDP_INVALID_INPUT),
+				 errmsg("token claims must be a JSON object")));
+	needComma = palloc0(cap * sizeof(bool));
+	it = JsonbIteratorInit(&jb->root);
+	while ((r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (r)
+		{
+			case WJB_BEGIN_OBJECT:
+			case WJB_BEGIN_ARRAY:
+				if (!afterKey && depth > 0)
+				{
+					if (needComma[depth])
+						appendStringInfoChar(out, ',');
+					needComma[depth] = true;
+				}
+				afterKey = false;
+				appendStringInfoChar(out, r == WJB_BEGIN_OBJECT ? '{' : '[');
+				if (++depth >= cap)
+				{
+					needComma = repalloc(needComma, cap * 2 * sizeof(bool));
+					memset(needComma + cap, 0, cap * sizeof(bool));
+					cap *= 2;
+				}
+				needComma[depth] = false;
+				break;
+			case WJB_END_OBJECT:
+			case WJB_END_ARRAY:
+				appendStringInfoChar(out, r == WJB_END_OBJECT ? '}' : ']');
+				depth--;
+				break;
+			case WJB_KEY:
+				if (needComma[depth])
+					appendStringInfoChar(out, ',');
+				needComma[depth] = true;
+				JwtAppendScalar(out, &v);
+				appendStringInfoChar(out, ':');
+				afterKey = true;
+				break;
+			case WJB_VALUE:
+				JwtAppendScalar(out, &v);
+				afterKey = false;
+				break;
+			case WJB_ELEM:
+				if (needComma[depth])
+					appendStringInfoChar(out, ',');
+				needComma[depth] = true;
+				JwtAppendScalar(out, &v);
+				break;
+			default:
+				elog(ERROR, "unexpected jsonb iterator token %d", (int) r);
+		}
+	}
+	pfree(needComma);
+}
+
+/* Append base64url(data) to out. */
+static void
+JwtAppendB64(StringInfo out, const void *data, size_t len)
+{
+	size_t		need = jws_b64url_len(len) + 1;
+
+	enlargeStringInfo(out, (int) need);
+	out->len += (int) jws_b64url_encode(data, len, out->data + out->len);
+}
+
+/*
+ * Sign claims with the private key of kid: header
+ * {"alg":"RS256","typ":"at+jwt","kid":kid}, compact JSON claims, RS256.
+ */
+Datum
+agentidp__sign_jwt(PG_FUNCTION_ARGS)
+{
+	char	   *kid = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(1);
+	Jsonb	   *claims = PG_GETARG_JSONB_P(2);
+	EVP_PKEY   *pkey;
+	StringInfoData header;
+	StringInfoData payload;
+	StringInfoData token;
+	uint8	   *sig;
+	size_t		siglen;
+
+	JwtCheckKid(kid);
+	initStringInfo(&payload);
+	JwtCompactJson(&payload, claims);
+	pkey = JwtPrivateKey(kid, sealed);
+
+	initStringInfo(&header);
+	appendStringInfo(&header, "{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}", kid);
+
+	initStringInfo(&token);
+	JwtAppendB64(&token, header.data, header.len);
+	appendStringInfoChar(&token, '.');
+	JwtAppendB64(&token, payload.data, payload.len);
+
+	sig = palloc(EVP_PKEY_get_size(pkey));
+	siglen = jws_rs256_sign(pkey, (const uint8 *) token.data, token.len, sig);
+	if (siglen == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_AIDP_KEY),
+				 errmsg("signing with key \"%s\" failed", kid)));
+	appendStringInfoChar(&token, '.');
+	JwtAppendB64(&token, sig, siglen);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(token.data, token.len));
+}
+
+/*
+ * The public key of kid if that key may verify now (status active or
+ * retiring), else NULL.  The status is read on every call; the parsed key
+ * is cached by kid and PEM digest.
+ */
+static EVP_PKEY *
+JwtPublicKey(const char *kid)
+{
+	HTAB	   *cache = JwtKeyCache(&publicKeys, "agentidp public keys");
+	Datum		arg = CStringGetTextDatum(kid);
+	char	   *pem = NULL;
+	int			rc;
+	uint8		digest[32];
+	JwtKeyEntry *entry;
+	BIO		   *bio;
+	EVP_PKEY   *pkey = NULL;
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	if (publicKeyPlan == NULL)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT public_pem FROM agentidp.signing_keys"
+						   " WHERE kid = $1 AND status IN ('active', 'retiring')",
+						   1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if ((rc = SPI_keepplan(plan)) != 0)
+			elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
+		publicKeyPlan = plan;
+	}
+	rc = SPI_execute_plan(publicKeyPlan, &arg, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			/* Copy into the caller's context before SPI_finish frees it. */
+			text	   *t = DatumGetTextPP(d);
+			Size		len = VARSIZE_ANY_EXHDR(t);
+
+			pem = SPI_palloc(len + 1);
+			memcpy(pem, VARDATA_ANY(t), len);
+			pem[len] = '\0';
+		}
+	}
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
+	if (pem == NULL)
+		return NULL;
+
+	JwtDigest(pem, strlen(pem), digest);
+	entry = JwtCacheLookup(cache, kid, digest);
+	if (entry != NULL)
+		return entry->pkey;
+	bio = BIO_new_mem_buf(pem, (int) strlen(pem));
+	if (bio != NULL)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "RSA"))
+	{
+		/* A corrupt key verifies nothing; the token is simply not valid. */
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		return NULL;
+	}
+	JwtCacheStore(cache, kid, digest, pkey);
+	return pkey;
+}
+
+/*
+ * Verify a compact RS256 token and return its claims, or NULL for any bad
+ * token (never an error: a token is untrusted input).  Expiry, revocation
+ * and agent status are the caller's business.
+ */
+Datum
+agentidp__verify_jwt(PG_FUNCTION_ARGS)
+{
+	text	   *token = PG_GETARG_TEXT_PP(0);
+	size_t		len = VARSIZE_ANY_EXHDR(token);
+	JwsToken   *tok;
+	EVP_PKEY   *pkey;
+	char	   *claims;
+
+	if (len == 0 || len > JWS_MAX_TOKEN)
+		PG_RETURN_NULL();
+	tok = palloc(sizeof(JwsToken));
+	if (jws_parse(VARDATA_ANY(token), len, tok) < 0)
+		PG_RETURN_NULL();
+	pkey = JwtPublicKey(tok->kid);
+	if (pkey == NULL)
+		PG_RETURN_NULL();
+	if (!jws_rs256_verify(pkey, (const uint8 *) tok->signing_input,
+						  tok->signing_input_len, tok->sig, tok->sig_len))
+		PG_RETURN_NULL();
+	/* jws_parse refused everything jsonb_in could refuse. */
+	claims = pnstrdup((const char *) tok->payload, tok->payload_len);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+}
