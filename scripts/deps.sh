@@ -41,3 +41,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian's postgresql package starts a default cluster; AgentIdP runs its own.
+
+# The dashboard's toolchain (Vite 8) needs Node.js 20.19 or later; Debian 12's
+# own nodejs is 18. Say so plainly instead of failing deep inside npm.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+	echo "Node.js $(node --version 2>/dev/null || echo '(none)') is too old for the dashboard build: install Node.js 20 or later (for example NodeSource's nodejs 20 package) and run again." >&2
+	exit 1
+fi
