@@ -1,6 +1,8 @@
 /* config.c: environment variables, their defaults and limits. */
 #include "config.h"
 
+#include "http_proxy.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@ static const struct env_var vars[] = {
 	{"AGENTIDP_MAX_BODY", "65536", "largest request body in bytes (413 above)"},
 	{"AGENTIDP_CONN_TIMEOUT", "10", "seconds an idle or slow connection is kept"},
 	{"AGENTIDP_MAX_CONNS_PER_IP", "256", "concurrent connections per client IP, 0 = no limit"},
+	{"AGENTIDP_TRUSTED_PROXIES", NULL,
+	 "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For gives the client address"},
 	{"AGENTIDP_LOG_LEVEL", "info", "debug, info, warn or error"},
 };
 
@@ -75,12 +79,16 @@ config_load(char **err)
 	cfg.opa_url = env("AGENTIDP_OPA_URL");
 	cfg.dashboard_dir = env("AGENTIDP_DASHBOARD_DIR");
 	cfg.log_level = env("AGENTIDP_LOG_LEVEL");
+	cfg.trusted_proxies = env("AGENTIDP_TRUSTED_PROXIES");
 	if (env_long("AGENTIDP_THREADS", 1, 1024, &cfg.threads, err) != 0 ||
 		env_long("AGENTIDP_DB_POOL_SIZE", 1, 1000, &cfg.db_pool_size, err) != 0 ||
 		env_long("AGENTIDP_RATE_LIMIT", 0, 100000000, &cfg.rate_limit, err) != 0 ||
 		env_long("AGENTIDP_MAX_BODY", 1024, 64L * 1024 * 1024, &cfg.max_body, err) != 0 ||
 		env_long("AGENTIDP_CONN_TIMEOUT", 1, 3600, &cfg.conn_timeout, err) != 0 ||
 		env_long("AGENTIDP_MAX_CONNS_PER_IP", 0, 1000000, &cfg.max_conns_per_ip, err) != 0)
+		return -1;
+	/* A typo must stop the start: silently trusting nobody would count every client as the proxy. */
+	if (proxy_init(cfg.trusted_proxies, err) != 0)
 		return -1;
 	return 0;
 }

@@ -17,6 +17,7 @@ struct config {
 	const char *opa_url;
 	const char *dashboard_dir;
 	const char *log_level;
+	const char *trusted_proxies; /* AGENTIDP_TRUSTED_PROXIES or NULL; parsed by http_proxy.c */
 	long threads;
 	long db_pool_size;
 	long rate_limit;

@@ -87,6 +87,7 @@ static const struct stmt_def stmts[STMT_COUNT] = {
 							 "$8::timestamptz, coalesce($9::int, 50), $10)::text FROM ctx",
 						 1},
 	[STMT_GET_AUDIT] = {CTX "SELECT agentidp.get_audit_event($4::bigint)::text FROM ctx", 1},
+	[STMT_KEYS_INFO] = {CTX "SELECT to_jsonb(agentidp.signing_keys_info())::text FROM ctx", 1},
 	[STMT_JWKS] = {"SELECT agentidp.jwks()::text", 0},
 	[STMT_SNAPSHOT] = {"SELECT agentidp.revocation_snapshot()::text", 0},
 	/* Same rule as the extension's own issuer lookup; the ctx call loads the library. */

@@ -31,6 +31,7 @@ enum db_stmt {
 	STMT_REVOKE_CREDENTIAL, /* agent id, credential id; returns its client_id */
 	STMT_LIST_AUDIT,        /* agent id, action, outcome, from, to, limit, cursor */
 	STMT_GET_AUDIT,         /* id */
+	STMT_KEYS_INFO,         /* (none): one row per signing key */
 	STMT_JWKS,
 	STMT_SNAPSHOT,
 	STMT_ISSUER,

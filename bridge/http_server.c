@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "db_errors.h"
+#include "http_proxy.h"
 #include "log.h"
 #include "routes.h"
 
@@ -172,6 +173,8 @@ fill_client_ip(struct request *r)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof(r->ip));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->ip, sizeof(r->ip));
+	/* Behind a trusted proxy, the client it forwards for (rate limit, audit, logs). */
+	proxy_resolve(r->conn, r->ip, sizeof(r->ip));
 }
 
 /* Called by MHD with the raw request target before parsing: our per-request state. */

@@ -33,6 +33,7 @@ const char *const policy_route_ids[] = {
 	"audit.list",
 	"audit.get",
 	"token.introspect",
+	"keys.list",
 	NULL
 };
 

@@ -9,7 +9,8 @@
  *                     agent the route acts on, i.e. the {id} in
  *                     /api/v1/agents/{id}[/credentials[/{credId}[/rotate]]];
  *                     0 for routes without an agent in the path
- *                     (agents.list, agents.create, audit.*, token.introspect).
+ *                     (agents.list, agents.create, audit.*, token.introspect,
+ *                     keys.list).
  *                     This is not the agents.owner column (a team name).
  *
  * and one data document, policies/data.json (AGENTIDP_POLICY_FILE), the single
@@ -40,7 +41,7 @@
  *
  * Route ids: agents.list agents.get agents.create agents.update agents.delete
  * credentials.list credentials.create credentials.rotate credentials.revoke
- * audit.list audit.get token.introspect.
+ * audit.list audit.get token.introspect keys.list.
  * Scope names: agents:read agents:write credentials:write tokens:introspect
  * audit:read admin.
  *

@@ -103,6 +103,10 @@ match_path(const char *path, struct match *m, struct route_params *p)
 			return 0;
 		return 1;
 	}
+	if (strcmp(s[2], "keys") == 0 && n == 3) {
+		*m = (struct match){RL_KEYS_LIST, X, X, X, "GET"};
+		return 1;
+	}
 	if (strcmp(s[2], "audit") == 0) {
 		if (n == 3)
 			*m = (struct match){RL_AUDIT_LIST, X, X, X, "GET"};
@@ -194,6 +198,7 @@ route_request(struct request *r, const char *path)
 	case RL_CREDENTIALS_REVOKE: route_credentials_revoke(r, &p); break;
 	case RL_AUDIT_LIST: route_audit_list(r); break;
 	case RL_AUDIT_GET: route_audit_get(r, &p); break;
+	case RL_KEYS_LIST: route_keys_list(r); break;
 	case RL_JWKS: route_jwks(r); break;
 	case RL_OAUTH_METADATA: route_oauth_metadata(r); break;
 	case RL_HEALTH: route_health(r); break;

@@ -1,6 +1,6 @@
 /*
  * routes.h: URL routing and the handlers of each resource
- * (routes_token.c, routes_agents.c, routes_audit.c, routes_meta.c).
+ * (routes_token.c, routes_agents.c, routes_audit.c, routes_keys.c, routes_meta.c).
  * A handler always leaves a reply in the request.
  */
 #ifndef AGENTIDP_ROUTES_H
@@ -36,6 +36,8 @@ void route_credentials_revoke(struct request *r, const struct route_params *p);
 
 void route_audit_list(struct request *r);
 void route_audit_get(struct request *r, const struct route_params *p);
+
+void route_keys_list(struct request *r);
 
 void route_jwks(struct request *r);
 void route_oauth_metadata(struct request *r);

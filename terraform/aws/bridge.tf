@@ -14,6 +14,9 @@ locals {
     AGENTIDP_THREADS          = tostring(var.bridge_threads)
     AGENTIDP_DB_POOL_SIZE     = tostring(var.bridge_db_pool_size)
     AGENTIDP_RATE_LIMIT       = tostring(var.bridge_rate_limit)
+    # The ALB's nodes take their addresses from its subnets; only from them is
+    # X-Forwarded-For believed, so the rate limit and the audit log see clients.
+    AGENTIDP_TRUSTED_PROXIES  = join(",", aws_subnet.public[*].cidr_block)
     # Every connection comes from the ALB: a per-peer cap would throttle it.
     AGENTIDP_MAX_CONNS_PER_IP = "0"
     AGENTIDP_LOG_LEVEL        = var.bridge_log_level
@@ -193,6 +196,9 @@ resource "aws_lb" "main" {
   subnets            = aws_subnet.public[*].id
   # Malformed header names never reach the bridge.
   drop_invalid_header_fields = true
+  # The client's address is appended to X-Forwarded-For (the default, stated
+  # because AGENTIDP_TRUSTED_PROXIES relies on it).
+  xff_header_processing_mode = "append"
   idle_timeout               = 30
   tags                       = local.tags
 }
@@ -301,8 +307,9 @@ resource "aws_ecs_service" "bridge" {
   tags                              = local.tags
 }
 
-# Per-client rate limit at the edge, where the client address is known (the
-# bridge sees only the ALB). Same answer as the bridge's own limiter.
+# Per-client rate limit at the edge as well: it stops a flood before it
+# reaches the tasks. Same answer as the bridge's own limiter, which counts the
+# client address from X-Forwarded-For (AGENTIDP_TRUSTED_PROXIES).
 resource "aws_wafv2_web_acl" "bridge" {
   name        = "${var.name}-bridge"
   description = "AgentIdP per-client request rate limit"

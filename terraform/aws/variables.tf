@@ -111,8 +111,8 @@ variable "bridge_db_pool_size" {
 
 variable "bridge_rate_limit" {
   type        = number
-  description = "AGENTIDP_RATE_LIMIT: the bridge's own per-IP limit (requests per minute, 0 = off). The bridge keys it on the TCP peer, which behind the load balancer is the balancer itself, so it stays off here and edge_rate_limit_per_minute limits each client instead."
-  default     = 0
+  description = "AGENTIDP_RATE_LIMIT: the bridge's own per-client limit (requests per minute, 0 = off), shared by all tasks through Redis. The bridge reads the client address from X-Forwarded-For because the ALB's subnets are its AGENTIDP_TRUSTED_PROXIES."
+  default     = 100
 }
 
 variable "edge_rate_limit_per_minute" {

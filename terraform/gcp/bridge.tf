@@ -93,6 +93,13 @@ resource "google_cloud_run_v2_service" "bridge" {
         name  = "AGENTIDP_RATE_LIMIT"
         value = tostring(var.bridge_rate_limit)
       }
+      # Google's front end appends "<client>, <forwarding rule address>" to
+      # X-Forwarded-For: trusting its ranges and that address leaves the
+      # client as the right-most untrusted entry (rate limit, audit log).
+      env {
+        name  = "AGENTIDP_TRUSTED_PROXIES"
+        value = join(",", concat(var.bridge_trusted_proxies, [google_compute_global_address.bridge.address]))
+      }
       # Every connection comes from Google's front end: a per-peer cap would
       # throttle it.
       env {
@@ -176,8 +183,9 @@ resource "google_compute_backend_service" "bridge" {
   }
 }
 
-# Per-client rate limit at the edge, where the client address is known (the
-# bridge sees only Google's front end).
+# Per-client rate limit at the edge as well: it stops a flood before it
+# reaches the instances. The bridge's own limiter counts the client address
+# from X-Forwarded-For (AGENTIDP_TRUSTED_PROXIES).
 resource "google_compute_security_policy" "bridge" {
   project     = var.project_id
   name        = "${var.name}-bridge"

@@ -116,8 +116,14 @@ variable "bridge_db_pool_size" {
 
 variable "bridge_rate_limit" {
   type        = number
-  description = "AGENTIDP_RATE_LIMIT: the bridge's own per-IP limit (requests per minute, 0 = off). The bridge keys it on the TCP peer, which behind the load balancer is the balancer itself, so it stays off here and edge_rate_limit_per_minute limits each client instead."
-  default     = 0
+  description = "AGENTIDP_RATE_LIMIT: the bridge's own per-client limit (requests per minute, 0 = off), shared by all instances through Redis. The bridge reads the client address from X-Forwarded-For when the peer is in bridge_trusted_proxies."
+  default     = 100
+}
+
+variable "bridge_trusted_proxies" {
+  type        = list(string)
+  description = "IPs or CIDRs of the proxies in front of the bridge whose X-Forwarded-For is believed (AGENTIDP_TRUSTED_PROXIES; the load balancer's own address is added). Default: Google's front-end ranges. If the bridge's debug log shows every request from one address outside them, that address is the peer Cloud Run presents: add it."
+  default     = ["35.191.0.0/16", "130.211.0.0/22"]
 }
 
 variable "edge_rate_limit_per_minute" {

@@ -1,10 +1,12 @@
 /*
  * unit_tests.c: the bridge's pure parts without a server: form and query
  * parsing, base64url, camelCase renaming, SQLSTATE mapping, RS256 token
- * verification against a key generated here, Prometheus text.
+ * verification against a key generated here, Prometheus text, trusted
+ * proxies and X-Forwarded-For.
  * Built and run by `make -C bridge unit`.
  */
 #include "db_errors.h"
+#include "http_proxy.h"
 #include "http_util.h"
 #include "jwt_verify.h"
 #include "metrics.h"
@@ -254,6 +256,101 @@ test_metrics(void)
 	free(text);
 }
 
+/* The client address of a request from peer with X-Forwarded-For xff, under list spec. */
+static int
+client_is(const char *spec, const char *peer, const char *xff, const char *want)
+{
+	struct proxy_list l;
+	char *err = NULL, out[64];
+	int ok;
+
+	if (proxy_list_parse(spec, &l, &err) != 0) {
+		printf("parse %s: %s\n", spec, err);
+		free(err);
+		return 0;
+	}
+	proxy_client_address(&l, peer, xff, out, sizeof(out));
+	ok = strcmp(out, want) == 0;
+	if (!ok)
+		printf("peer %s xff %s: got %s, want %s\n", peer, xff ? xff : "(none)", out, want);
+	proxy_list_free(&l);
+	return ok;
+}
+
+static int
+spec_refused(const char *spec)
+{
+	struct proxy_list l;
+	char *err = NULL;
+	int refused = proxy_list_parse(spec, &l, &err) != 0 && err != NULL;
+
+	free(err);
+	if (!refused)
+		proxy_list_free(&l);
+	return refused;
+}
+
+static void
+test_proxies(void)
+{
+	struct proxy_list l;
+	char *err = NULL;
+
+	CHECK("proxy list parses IPs and CIDRs of both families",
+		  proxy_list_parse(" 10.0.0.0/8,35.191.0.0/16 ,130.211.0.0/22,::1,2001:db8::/32", &l,
+						   &err) == 0 &&
+			  l.n == 5);
+	CHECK("an address inside a CIDR is trusted", proxy_list_contains(&l, "130.211.3.255"));
+	CHECK("an address just outside a CIDR is not", !proxy_list_contains(&l, "130.211.4.0"));
+	CHECK("an IPv4-mapped peer counts as IPv4", proxy_list_contains(&l, "::ffff:10.1.2.3"));
+	CHECK("IPv6 CIDR", proxy_list_contains(&l, "2001:db8:ffff::1") &&
+						   !proxy_list_contains(&l, "2001:db9::1"));
+	proxy_list_free(&l);
+	CHECK("unset and empty lists are empty",
+		  proxy_list_parse(NULL, &l, &err) == 0 && l.n == 0 &&
+			  proxy_list_parse("", &l, &err) == 0 && l.n == 0);
+	CHECK("a name is refused", spec_refused("lb.internal"));
+	CHECK("an empty entry is refused", spec_refused("10.0.0.1,,10.0.0.2"));
+	CHECK("a prefix too long is refused", spec_refused("10.0.0.0/33"));
+	CHECK("a malformed prefix is refused", spec_refused("10.0.0.0/") && spec_refused("10.0.0.0/x"));
+	CHECK("host bits under the prefix are refused", spec_refused("10.0.0.1/8"));
+
+	CHECK("without trusted proxies the header is ignored",
+		  client_is("", "127.0.0.1", "203.0.113.7", "127.0.0.1"));
+	CHECK("from an untrusted peer the header is ignored",
+		  client_is("10.0.0.0/8", "192.0.2.1", "203.0.113.7", "192.0.2.1"));
+	CHECK("a trusted peer without the header is the client",
+		  client_is("127.0.0.1", "127.0.0.1", NULL, "127.0.0.1"));
+	CHECK("from a trusted peer the forwarded address is the client",
+		  client_is("127.0.0.1", "127.0.0.1", "203.0.113.7", "203.0.113.7"));
+	CHECK("the right-most untrusted entry wins over what the client wrote",
+		  client_is("10.0.0.0/8", "10.0.0.5", "1.1.1.1, 203.0.113.7, 10.0.0.9", "203.0.113.7"));
+	CHECK("junk left of the client's address is never read",
+		  client_is("10.0.0.0/8", "10.0.0.5", "not-an-ip, 203.0.113.7", "203.0.113.7"));
+	CHECK("a malformed right-most entry keeps the proxy's address",
+		  client_is("10.0.0.0/8", "10.0.0.5", "203.0.113.7, unknown", "10.0.0.5"));
+	CHECK("a malformed entry after trusted hops keeps the last trusted one",
+		  client_is("10.0.0.0/8", "10.0.0.5", "x, 10.0.0.9", "10.0.0.9"));
+	CHECK("only trusted hops: the left-most of them",
+		  client_is("10.0.0.0/8", "10.0.0.5", "10.0.0.7,10.0.0.8", "10.0.0.7"));
+	CHECK("empty elements are skipped", client_is("10.0.0.0/8", "10.0.0.5", "203.0.113.7, ,", "203.0.113.7"));
+	CHECK("ports and brackets are accepted",
+		  client_is("10.0.0.0/8", "10.0.0.5", "203.0.113.7:4711", "203.0.113.7") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "[2001:db8::7]:443", "2001:db8::7") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "2001:DB8:0::7", "2001:db8::7"));
+	CHECK("malformed forms are refused, keeping the proxy",
+		  client_is("10.0.0.0/8", "10.0.0.5", "[203.0.113.7]", "10.0.0.5") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "203.0.113.7:", "10.0.0.5") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "[2001:db8::7", "10.0.0.5") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "fe80::1%eth0", "10.0.0.5") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "999.1.1.1", "10.0.0.5") &&
+			  client_is("10.0.0.0/8", "10.0.0.5", "", "10.0.0.5"));
+	CHECK("an overlong entry is refused without overflow",
+		  client_is("10.0.0.0/8", "10.0.0.5",
+					"2001:0db8:0000:0000:0000:0000:0000:0007:0000:0000:0000:0000:0000:0000:0000",
+					"10.0.0.5"));
+}
+
 int
 main(void)
 {
@@ -263,6 +360,7 @@ main(void)
 	test_sqlstates();
 	test_jwt();
 	test_metrics();
+	test_proxies();
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

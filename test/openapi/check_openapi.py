@@ -69,7 +69,7 @@ def main():
         ("/api/v1/agents/{id}/credentials", "get"), ("/api/v1/agents/{id}/credentials", "post"),
         ("/api/v1/agents/{id}/credentials/{credId}", "delete"),
         ("/api/v1/agents/{id}/credentials/{credId}/rotate", "post"),
-        ("/api/v1/audit", "get"), ("/api/v1/audit/{id}", "get"),
+        ("/api/v1/audit", "get"), ("/api/v1/audit/{id}", "get"), ("/api/v1/keys", "get"),
         ("/.well-known/jwks.json", "get"), ("/.well-known/oauth-authorization-server", "get"),
         ("/health", "get"), ("/metrics", "get"), ("/dashboard", "get"),
     }
@@ -183,6 +183,9 @@ def main():
                                    "ipAddress", "userAgent", "metadata", "chainStream", "chainSeq", "rowHash"},
           "AuditEvent has exactly its fields", str(fields("AuditEvent")))
     check(fields("Pagination") == {"limit", "nextCursor", "hasMore"}, "Pagination is limit/nextCursor/hasMore")
+    # The columns of agentidp.signing_keys_info(), camelCased; no key material.
+    check(fields("SigningKey") == {"kid", "status", "createdAt", "activatedAt", "retiringAt", "retiredAt",
+                                   "publishUntil"}, "SigningKey has exactly its fields", str(fields("SigningKey")))
     for page in ("AgentPage", "AuditPage"):
         check(fields(page) == {"data", "pagination"}, "%s is {data, pagination}" % page)
     params = {p["name"] for p in doc["paths"]["/api/v1/agents"]["get"].get("parameters", [])}
