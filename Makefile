@@ -25,3 +25,9 @@ bridge:
 clean: bridge-clean
 bridge-clean:
 	@if [ -f bridge/Makefile ]; then $(MAKE) -C bridge clean; fi
+
+# The benchmark harness (bench/run; bench/RESULTS.md). Not one of the test suites:
+# it measures for minutes and needs the machine to itself.
+.PHONY: bench
+bench:
+	bench/run

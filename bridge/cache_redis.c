@@ -2,6 +2,7 @@
 #include "cache_redis.h"
 
 #include "db_pool.h"
+#include "jwt_verify.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -30,6 +31,12 @@ static char redis_password[256];
 
 /* 0 = cold: every check goes to the database. */
 static atomic_llong current_gen;
+/*
+ * The generation a warm-up is filling, 0 when none: revocations this bridge
+ * confirms meanwhile are written there too, so they are in it when it is
+ * published. A failed write zeroes it and the warm-up does not publish.
+ */
+static atomic_llong warming_gen;
 /* 1 when maxmemory-policy is noeviction, so a missing key means "not revoked". */
 static atomic_int trusted;
 static atomic_llong max_ttl = 86400;
@@ -40,6 +47,26 @@ static int listener_started;
 /* One connection per thread (hiredis contexts are not thread-safe). */
 static _Thread_local redisContext *tl_redis;
 static _Thread_local time_t tl_retry_at;
+
+/*
+ * The same context registered under a thread-specific key, whose destructor
+ * closes it when the thread exits (thread-locals have no destructor, and
+ * libmicrohttpd's pool threads end at shutdown).
+ */
+static pthread_key_t redis_key;
+static pthread_once_t redis_key_once = PTHREAD_ONCE_INIT;
+
+static void
+redis_key_destroy(void *c)
+{
+	redisFree(c);
+}
+
+static void
+redis_key_make(void)
+{
+	(void)pthread_key_create(&redis_key, redis_key_destroy);
+}
 
 int
 cache_init(const char *url, char **err)
@@ -148,12 +175,15 @@ thread_redis(void)
 		tl_retry_at = now + 1;
 		metrics_set_redis_up(0);
 	}
+	pthread_once(&redis_key_once, redis_key_make);
+	(void)pthread_setspecific(redis_key, tl_redis);
 	return tl_redis;
 }
 
 static void
 thread_redis_failed(void)
 {
+	(void)pthread_setspecific(redis_key, NULL);
 	redisFree(tl_redis);
 	tl_redis = NULL;
 	tl_retry_at = time(NULL) + 1;
@@ -166,49 +196,82 @@ cache_is_warm(void)
 	return atomic_load(&current_gen) != 0 && atomic_load(&trusted);
 }
 
-enum cache_verdict
-cache_check(const char *jti, const char *agent_id, const char *client_id)
+/*
+ * Verdicts for n tokens (n <= CACHE_CHECK_MAX) in one MGET of gen and each
+ * token's jti, agent and client keys: one Redis round trip however many
+ * tokens a request carries (introspection has two).
+ */
+void
+cache_check_many(size_t n, const char *const *jti, const char *const *agent_id,
+				 const char *const *client_id, enum cache_verdict *out)
 {
 	long long gen = atomic_load(&current_gen);
-	char k1[96], k2[96], k3[200], genstr[24];
+	char keys[1 + 3 * CACHE_CHECK_MAX][200], genstr[24];
+	const char *argv[2 + 3 * CACHE_CHECK_MAX];
+	size_t argc = 0, i, hits = 0;
 	redisContext *c;
 	redisReply *r;
-	enum cache_verdict v = CACHE_UNKNOWN;
 
-	if (gen == 0 || !atomic_load(&trusted) || (c = thread_redis()) == NULL) {
-		metrics_cache_miss();
-		return CACHE_UNKNOWN;
+	for (i = 0; i < n; i++)
+		out[i] = CACHE_UNKNOWN;
+	if (n == 0 || n > CACHE_CHECK_MAX || gen == 0 || !atomic_load(&trusted) ||
+		(c = thread_redis()) == NULL) {
+		for (i = 0; i < n; i++)
+			metrics_cache_miss();
+		return;
 	}
-	snprintf(k1, sizeof(k1), "agentidp:%lld:jti:%s", gen, jti);
-	snprintf(k2, sizeof(k2), "agentidp:%lld:agent:%s", gen, agent_id);
-	snprintf(k3, sizeof(k3), "agentidp:%lld:client:%s", gen, client_id);
-	r = redisCommand(c, "MGET %s %s %s %s", KEY_GEN, k1, k2, k3);
+	argv[argc++] = "MGET";
+	argv[argc++] = KEY_GEN;
+	for (i = 0; i < n; i++) {
+		snprintf(keys[3 * i], sizeof(keys[0]), "agentidp:%lld:jti:%s", gen, jti[i]);
+		snprintf(keys[3 * i + 1], sizeof(keys[0]), "agentidp:%lld:agent:%s", gen, agent_id[i]);
+		snprintf(keys[3 * i + 2], sizeof(keys[0]), "agentidp:%lld:client:%s", gen, client_id[i]);
+		argv[argc++] = keys[3 * i];
+		argv[argc++] = keys[3 * i + 1];
+		argv[argc++] = keys[3 * i + 2];
+	}
+	r = redisCommandArgv(c, (int)argc, argv, NULL);
 	if (r == NULL) {
 		thread_redis_failed();
-		metrics_cache_miss();
-		return CACHE_UNKNOWN;
+		for (i = 0; i < n; i++)
+			metrics_cache_miss();
+		return;
 	}
 	snprintf(genstr, sizeof(genstr), "%lld", gen);
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == argc - 1 &&
 		r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, genstr) == 0) {
-		if (r->element[1]->type == REDIS_REPLY_STRING ||
-			r->element[3]->type == REDIS_REPLY_STRING ||
-			(r->element[2]->type == REDIS_REPLY_STRING &&
-			 strcmp(r->element[2]->str, "active") != 0))
-			v = CACHE_REVOKED;
-		else
-			v = CACHE_ACTIVE;
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+		for (i = 0; i < n; i++) {
+			redisReply **e = &r->element[1 + 3 * i];
+
+			if (e[0]->type == REDIS_REPLY_STRING || e[2]->type == REDIS_REPLY_STRING ||
+				(e[1]->type == REDIS_REPLY_STRING && strcmp(e[1]->str, "active") != 0))
+				out[i] = CACHE_REVOKED;
+			else
+				out[i] = CACHE_ACTIVE;
+		}
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == argc - 1 &&
 			   r->element[0]->type == REDIS_REPLY_NIL) {
 		/* FLUSHALL, restart or eviction of the generation key: warm up again. */
 		atomic_store(&current_gen, 0);
 	}
 	freeReplyObject(r);
 	metrics_set_redis_up(1);
-	if (v == CACHE_UNKNOWN)
-		metrics_cache_miss();
-	else
+	for (i = 0; i < n; i++) {
+		if (out[i] == CACHE_UNKNOWN)
+			metrics_cache_miss();
+		else
+			hits++;
+	}
+	while (hits-- > 0)
 		metrics_cache_hit();
+}
+
+enum cache_verdict
+cache_check(const char *jti, const char *agent_id, const char *client_id)
+{
+	enum cache_verdict v;
+
+	cache_check_many(1, &jti, &agent_id, &client_id, &v);
 	return v;
 }
 
@@ -228,47 +291,47 @@ set_key(redisContext *c, long long gen, const char *kind, const char *id, const 
 	return rc;
 }
 
-void
-cache_note_token_revoked(const char *jti, long long exp)
+/*
+ * Write a revocation this bridge confirmed to the published generation, or
+ * to the one a warm-up is filling (so that it is in it when published). A
+ * lost write could hide a revocation: stop trusting the cache and make a
+ * running warm-up start over.
+ */
+static void
+note_revocation(const char *kind, const char *id, const char *value, long long ttl)
 {
 	long long gen = atomic_load(&current_gen);
 	redisContext *c;
 
-	if (gen == 0 || (c = thread_redis()) == NULL)
+	if (gen == 0)
+		gen = atomic_load(&warming_gen);
+	if (gen == 0)
 		return;
-	if (set_key(c, gen, "jti", jti, "1", exp - (long long)time(NULL) + TTL_MARGIN) != 0) {
-		/* A lost write could hide a revocation: stop trusting the cache. */
+	c = thread_redis();
+	if (c == NULL || set_key(c, gen, kind, id, value, ttl) != 0) {
+		atomic_store(&warming_gen, 0);
 		atomic_store(&current_gen, 0);
-		thread_redis_failed();
+		if (c != NULL)
+			thread_redis_failed();
 	}
+}
+
+void
+cache_note_token_revoked(const char *jti, long long exp)
+{
+	note_revocation("jti", jti, "1", exp - (long long)time(NULL) + TTL_MARGIN);
 }
 
 void
 cache_note_agent_status(const char *agent_id, const char *status)
 {
-	long long gen = atomic_load(&current_gen);
-	redisContext *c;
-
-	if (gen == 0 || (c = thread_redis()) == NULL)
-		return;
-	if (set_key(c, gen, "agent", agent_id, status, atomic_load(&max_ttl) + TTL_MARGIN) != 0) {
-		atomic_store(&current_gen, 0);
-		thread_redis_failed();
-	}
+	note_revocation("agent", agent_id, status, atomic_load(&max_ttl) + TTL_MARGIN);
 }
 
 void
 cache_note_client_revoked(const char *client_id)
 {
-	long long gen = atomic_load(&current_gen);
-	redisContext *c;
-
-	if (gen == 0 || (c = thread_redis()) == NULL)
-		return;
-	if (set_key(c, gen, "client", client_id, "1", atomic_load(&max_ttl) + TTL_MARGIN) != 0) {
-		atomic_store(&current_gen, 0);
-		thread_redis_failed();
-	}
+	note_revocation("client", client_id, "1", atomic_load(&max_ttl) + TTL_MARGIN);
 }
 
 int
@@ -330,6 +393,8 @@ struct listener {
 	PGconn *pg;
 	redisContext *redis;
 	long long gen;
+	/* revocations_since() cursor: the revocation log is applied up to here. */
+	long long seq;
 	time_t last_policy_check;
 };
 
@@ -401,7 +466,98 @@ pipeline_set(struct pipeline *p, long long gen, const char *kind, const char *id
 		pipeline_drain(p);
 }
 
-/* Fill a new generation from the database snapshot, then publish it. */
+/* Apply one revocation_log row to generation gen; 0 / -1 (Redis write failed). */
+static int
+apply_log_entry(struct listener *l, long long gen, json_t *e, int *keys_changed)
+{
+	const char *kind = json_string_value(json_object_get(e, "kind"));
+	const char *subject = json_string_value(json_object_get(e, "subject"));
+	const char *status = json_string_value(json_object_get(e, "status"));
+	long long now = (long long)time(NULL), ttl = atomic_load(&max_ttl) + TTL_MARGIN;
+
+	if (kind == NULL || subject == NULL)
+		return 0;
+	if (strcmp(kind, "token") == 0) {
+		json_t *exp = json_object_get(e, "exp");
+		long long x = json_is_integer(exp) ? json_integer_value(exp) : now + ttl;
+
+		return apply_entry(l, gen, "jti", subject, "1", x - now + TTL_MARGIN);
+	}
+	if (strcmp(kind, "agent") == 0)
+		return status != NULL ? apply_entry(l, gen, "agent", subject, status, ttl) : 0;
+	if (strcmp(kind, "client") == 0)
+		return apply_entry(l, gen, "client", subject, "1", ttl);
+	if (strcmp(kind, "key") == 0) {
+		/* A retired key's tokens die now, even if the reload below fails. */
+		if (status != NULL && strcmp(status, "retired") == 0)
+			jwt_forget_key(subject);
+		*keys_changed = 1;
+	}
+	return 0;
+}
+
+/*
+ * Apply the revocation_log rows after l->seq to generation gen and advance
+ * the cursor. This, never a NOTIFY payload, is what reaches the cache: any
+ * role may pg_notify on the channel, so a notification only wakes the
+ * listener up to call this (a forged one costs one harmless read). Key
+ * changes reload the JWKS at once: a next key is known before it signs.
+ * 0, or -1 on a database or Redis failure (the caller reconnects and
+ * warms up again).
+ */
+static int
+catch_up(struct listener *l, long long gen)
+{
+	int more = 1, keys_changed = 0, rc = 0;
+
+	while (more && rc == 0) {
+		char after[24];
+		const char *params[1] = {after};
+		PGresult *res;
+		json_t *answer, *arr, *e;
+		long long next;
+		size_t i;
+
+		snprintf(after, sizeof(after), "%lld", l->seq);
+		res = PQexecParams(l->pg, "SELECT agentidp.revocations_since($1::bigint)::text", 1, NULL,
+						   params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+			log_warn("reading the revocation log failed: %s", PQresultErrorMessage(res));
+			PQclear(res);
+			rc = -1;
+			break;
+		}
+		answer = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		PQclear(res);
+		arr = json_object_get(answer, "entries");
+		if (!json_is_array(arr) || !json_is_integer(json_object_get(answer, "next"))) {
+			log_warn("agentidp.revocations_since() returned a malformed answer");
+			json_decref(answer);
+			rc = -1;
+			break;
+		}
+		json_array_foreach (arr, i, e) {
+			if (apply_log_entry(l, gen, e, &keys_changed) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		next = json_integer_value(json_object_get(answer, "next"));
+		more = json_is_true(json_object_get(answer, "more")) && next > l->seq;
+		if (rc == 0)
+			l->seq = next;
+		json_decref(answer);
+	}
+	if (keys_changed && jwt_refresh_keys(1) != 0)
+		log_warn("JWKS reload after a signing key change failed");
+	return rc;
+}
+
+/*
+ * Fill a new generation from the database snapshot, replay the revocation
+ * log written since the snapshot into it, then publish it. Revocations this
+ * bridge confirms meanwhile go straight into it (warming_gen).
+ */
 static int
 warm_up(struct listener *l)
 {
@@ -427,6 +583,12 @@ warm_up(struct listener *l)
 		goto done;
 	if (json_is_integer(json_object_get(snap, "max_ttl")))
 		atomic_store(&max_ttl, json_integer_value(json_object_get(snap, "max_ttl")));
+	/* Without a cursor nothing committed after the snapshot could be replayed. */
+	if (!json_is_integer(json_object_get(snap, "seq"))) {
+		log_warn("revocation snapshot has no seq: is the extension up to date?");
+		goto done;
+	}
+	l->seq = json_integer_value(json_object_get(snap, "seq"));
 	ttl = atomic_load(&max_ttl) + TTL_MARGIN;
 	r = redisCommand(l->redis, "INCR %s", KEY_GEN_SEQ);
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
@@ -435,6 +597,7 @@ warm_up(struct listener *l)
 	}
 	gen = r->integer;
 	freeReplyObject(r);
+	atomic_store(&warming_gen, gen);
 	pl.c = l->redis;
 	arr = json_object_get(snap, "tokens");
 	json_array_foreach (arr, i, item) {
@@ -459,6 +622,9 @@ warm_up(struct listener *l)
 	pipeline_drain(&pl);
 	if (pl.failed)
 		goto done;
+	/* Everything committed since the snapshot (other bridges' revocations too). */
+	if (catch_up(l, gen) != 0)
+		goto done;
 	r = redisCommand(l->redis, "SET %s %lld", KEY_GEN, gen);
 	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
 		freeReplyObject(r);
@@ -466,42 +632,30 @@ warm_up(struct listener *l)
 	}
 	freeReplyObject(r);
 	l->gen = gen;
+	/*
+	 * Publish before clearing warming_gen, so a request thread always sees
+	 * one of the two; a request thread's failed write into the warming
+	 * generation has zeroed warming_gen: then this generation is not trusted.
+	 */
 	atomic_store(&current_gen, gen);
+	{
+		long long expected = gen;
+
+		if (!atomic_compare_exchange_strong(&warming_gen, &expected, 0)) {
+			atomic_store(&current_gen, 0);
+			goto done;
+		}
+	}
+	/* Keys changed while the listener was away are not all in the log window. */
+	if (jwt_refresh_keys(1) != 0)
+		log_warn("JWKS reload after a cache warm-up failed");
 	metrics_set_redis_up(1);
 	log_info("revocation cache warmed: generation %lld", gen);
 	rc = 0;
 done:
+	if (rc != 0)
+		atomic_store(&warming_gen, 0);
 	json_decref(snap);
-	return rc;
-}
-
-static int
-apply_notification(struct listener *l, const char *payload)
-{
-	json_t *n = json_loads(payload, JSON_REJECT_DUPLICATES, NULL);
-	const char *kind = json_string_value(json_object_get(n, "kind"));
-	long long ttl = atomic_load(&max_ttl) + TTL_MARGIN;
-	int rc = 0;
-
-	if (kind == NULL) {
-		log_warn("ignoring a malformed revocation notification");
-	} else if (strcmp(kind, "token") == 0) {
-		json_t *exp = json_object_get(n, "exp");
-		long long e = json_is_integer(exp) ? json_integer_value(exp) : (long long)time(NULL) + ttl;
-
-		rc = apply_entry(l, l->gen, "jti", json_string_value(json_object_get(n, "jti")), "1",
-						 e - (long long)time(NULL) + TTL_MARGIN);
-	} else if (strcmp(kind, "agent") == 0) {
-		const char *status = json_string_value(json_object_get(n, "status"));
-
-		if (status != NULL)
-			rc = apply_entry(l, l->gen, "agent", json_string_value(json_object_get(n, "id")),
-							 status, ttl);
-	} else if (strcmp(kind, "client") == 0) {
-		rc = apply_entry(l, l->gen, "client", json_string_value(json_object_get(n, "client_id")),
-						 "1", ttl);
-	}
-	json_decref(n);
 	return rc;
 }
 
@@ -548,6 +702,7 @@ listener_main(void *arg)
 	while (!atomic_load(&stop_listener)) {
 		PGnotify *note;
 		struct pollfd pfd;
+		int woke;
 
 		if (l.pg == NULL || l.redis == NULL) {
 			char *err = NULL;
@@ -581,18 +736,17 @@ listener_main(void *arg)
 			listener_close(&l);
 			continue;
 		}
+		/* The payloads are not read: any role may send one (see catch_up). */
+		woke = 0;
 		while ((note = PQnotifies(l.pg)) != NULL) {
-			int rc = apply_notification(&l, note->extra);
-
+			woke = 1;
 			PQfreemem(note);
-			if (rc != 0) {
-				log_warn("Redis write failed: revocation cache is cold until warmed again");
-				listener_close(&l);
-				break;
-			}
 		}
-		if (l.redis == NULL)
+		if (woke && catch_up(&l, l.gen) != 0) {
+			log_warn("revocation log not applied: revocation cache is cold until warmed again");
+			listener_close(&l);
 			continue;
+		}
 		if (follow_generation(&l) != 0 || atomic_load(&current_gen) == 0) {
 			/* A flush or a request thread's failed write: take a fresh snapshot. */
 			if (warm_up(&l) != 0)
@@ -605,6 +759,13 @@ listener_main(void *arg)
 			check_eviction_policy(&l);
 			/* Keys may have been evicted meanwhile: trust only a fresh generation. */
 			if (!was_trusted && atomic_load(&trusted) && warm_up(&l) != 0)
+				listener_close(&l);
+			/*
+			 * Read the log now and then without a notification too: rows
+			 * behind a recent seq gap are read again, and a lost
+			 * notification cannot leave a revocation out for long.
+			 */
+			else if (catch_up(&l, l.gen) != 0)
 				listener_close(&l);
 		}
 	}

@@ -13,6 +13,8 @@
 #ifndef AGENTIDP_CACHE_REDIS_H
 #define AGENTIDP_CACHE_REDIS_H
 
+#include <stddef.h>
+
 enum cache_verdict {
 	CACHE_UNKNOWN = -1, /* ask the database */
 	CACHE_ACTIVE = 0,   /* nothing revoked */
@@ -27,6 +29,11 @@ int cache_start_listener(void);
 void cache_stop_listener(void);
 
 enum cache_verdict cache_check(const char *jti, const char *agent_id, const char *client_id);
+
+/* The same for n tokens in one round trip; out[i] is token i's verdict. */
+#define CACHE_CHECK_MAX 2
+void cache_check_many(size_t n, const char *const *jti, const char *const *agent_id,
+					  const char *const *client_id, enum cache_verdict *out);
 
 /* Write a revocation seen by this bridge now, ahead of its NOTIFY. */
 void cache_note_token_revoked(const char *jti, long long exp);

@@ -132,10 +132,6 @@ auth_token_active(struct request *r, const char *token, struct jwt_claims *claim
 				  json_t **db_answer, struct db_error *err)
 {
 	const char *why;
-	struct db_context ctx = req_db_context(r, NULL);
-	struct db_result res;
-	json_t *doc;
-	int active;
 
 	if (db_answer != NULL)
 		*db_answer = NULL;
@@ -149,6 +145,19 @@ auth_token_active(struct request *r, const char *token, struct jwt_claims *claim
 	case CACHE_UNKNOWN: break;
 	}
 	/* The cache cannot vouch for this token: the database decides. */
+	return auth_token_db(r, token, db_answer, err);
+}
+
+int
+auth_token_db(struct request *r, const char *token, json_t **db_answer, struct db_error *err)
+{
+	struct db_context ctx = req_db_context(r, NULL);
+	struct db_result res;
+	json_t *doc;
+	int active;
+
+	if (db_answer != NULL)
+		*db_answer = NULL;
 	if (db_call(STMT_INTROSPECT, &ctx, &token, 1, &res, err) != 0)
 		return -1;
 	doc = (res.nrows == 1 && res.rows[0]) ? json_loads(res.rows[0], 0, NULL) : NULL;
@@ -170,27 +179,103 @@ reply_unauthorized(struct request *r, const char *description, int invalid_token
 							   : "Bearer realm=\"agentidp\"");
 }
 
-int
-auth_bearer(struct request *r, struct principal *p)
+/* The bearer token of the Authorization header, or NULL after replying 401. */
+static const char *
+bearer_token(struct request *r)
 {
 	const char *h = req_header(r, "Authorization");
 	const char *token;
-	struct db_error err;
-	long n;
-	int active;
 
-	memset(p, 0, sizeof(*p));
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		reply_unauthorized(r, "a bearer token is required", 0);
-		return -1;
+		return NULL;
 	}
 	token = h + 7;
 	while (*token == ' ')
 		token++;
-	active = auth_token_active(r, token, &p->claims, NULL, &err);
+	return token;
+}
+
+static int bearer_finish(struct request *r, struct principal *p, int active, struct db_error *err);
+
+int
+auth_bearer(struct request *r, struct principal *p)
+{
+	const char *token;
+	struct db_error err;
+
+	memset(p, 0, sizeof(*p));
+	if ((token = bearer_token(r)) == NULL)
+		return -1;
+	return bearer_finish(r, p, auth_token_active(r, token, &p->claims, NULL, &err), &err);
+}
+
+int
+auth_bearer_pair(struct request *r, struct principal *p, const char *second,
+				 struct jwt_claims *claims, int *second_active)
+{
+	const char *token, *why;
+	const char *jti[2], *sub[2], *client[2];
+	enum cache_verdict v[2];
+	struct db_error err;
+	int active, n = 1, rc;
+
+	memset(p, 0, sizeof(*p));
+	memset(claims, 0, sizeof(*claims));
+	*second_active = 0;
+	if ((token = bearer_token(r)) == NULL)
+		return -1;
+	if (jwt_verify(token, &p->claims, &why) != 0) {
+		log_debug("token refused: %s", why);
+		return bearer_finish(r, p, 0, &err);
+	}
+	jti[0] = p->claims.jti;
+	sub[0] = p->claims.sub;
+	client[0] = p->claims.client_id;
+	/* Local work only: nothing reaches the database before the policy allows it. */
+	if (second != NULL && second[0] != '\0') {
+		if (jwt_verify(second, claims, &why) == 0) {
+			jti[1] = claims->jti;
+			sub[1] = claims->sub;
+			client[1] = claims->client_id;
+			n = 2;
+		} else {
+			log_debug("introspected token refused: %s", why);
+		}
+	}
+	cache_check_many((size_t)n, jti, sub, client, v);
+	if (n == 2)
+		*second_active = v[1] == CACHE_ACTIVE ? 1 : v[1] == CACHE_REVOKED ? 0 : -2;
+	active = v[0] == CACHE_ACTIVE    ? 1
+			 : v[0] == CACHE_REVOKED ? 0
+									 : auth_token_db(r, token, NULL, &err);
+	rc = bearer_finish(r, p, active, &err);
+	if (rc != 0) {
+		jwt_claims_free(claims);
+		*second_active = 0;
+	}
+	return rc;
+}
+
+/* Reply to an inactive or unverifiable bearer token, or fill in its scopes. */
+static int
+bearer_finish(struct request *r, struct principal *p, int active, struct db_error *err)
+{
+	long n;
+
+	/*
+	 * A genuine token for another resource server (aud = that server) must
+	 * not open the IdP's own API: token confusion (RFC 8725 §3.9). Checked
+	 * first, so a database outage cannot turn the refusal into a 503.
+	 */
+	if (p->claims.claims != NULL && !jwt_aud_is_issuer(&p->claims)) {
+		jwt_claims_free(&p->claims);
+		reply_unauthorized(r, "the token's audience is not this API", 1);
+		return -1;
+	}
 	if (active < 0) {
 		jwt_claims_free(&p->claims);
-		reply_db_error(r, &err, 0);
+		reply_db_error(r, err, 0);
 		return -1;
 	}
 	if (!active) {

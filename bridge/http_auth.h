@@ -40,6 +40,21 @@ int auth_allow(struct request *r, const char *route_id, char *const *scopes, siz
 int auth_token_active(struct request *r, const char *token, struct jwt_claims *claims,
 					  json_t **db_answer, struct db_error *err);
 
+/* The database's part of auth_token_active alone (the cache could not answer). */
+int auth_token_db(struct request *r, const char *token, json_t **db_answer, struct db_error *err);
+
+/*
+ * auth_bearer for a request that carries a second token to check (the
+ * introspection endpoint): both tokens are verified locally and the
+ * revocation cache is asked about both in one Redis round trip. Returns
+ * like auth_bearer. On 0, *second_active is the second token's state
+ * without the database: 1 active, 0 inactive (or no second token), -2 the
+ * cache could not answer (call auth_token_db once the policy allows it);
+ * *claims holds its claims when it verified (free with jwt_claims_free).
+ */
+int auth_bearer_pair(struct request *r, struct principal *p, const char *second,
+					 struct jwt_claims *claims, int *second_active);
+
 struct client_auth {
 	char *client_id;
 	char *client_secret;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Request headers beyond this (MHD's per-connection buffer) are refused by MHD itself. */
@@ -239,6 +240,57 @@ queue(struct request *r)
 	return rc;
 }
 
+/* Count the headers that frame the body: cls is int[2] (Content-Length, Transfer-Encoding). */
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Content-Length") == 0)
+		n[0]++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0)
+		n[1]++;
+	return MHD_YES;
+}
+
+/*
+ * libmicrohttpd 0.9.75 takes one of two Content-Length headers and ignores
+ * the other; a proxy in front may pick the other one (request smuggling,
+ * RFC 9112 §6.3). Such requests are refused outright.
+ */
+static int
+framing_ambiguous(struct MHD_Connection *conn)
+{
+	int n[2] = {0, 0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, n);
+	return n[0] > 1 || (n[0] > 0 && n[1] > 0);
+}
+
+/* A body still arriving this long after the request line is cut off (slowloris). */
+#define BODY_DEADLINE_FACTOR 2L
+
+static int
+past_body_deadline(const struct request *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - r->t0.tv_sec > BODY_DEADLINE_FACTOR * cfg.conn_timeout;
+}
+
+/* 413 before routing; the token endpoint audits it like its other failures. */
+static void
+reply_too_large(struct request *r)
+{
+	if (r->route == RL_TOKEN)
+		route_token_too_large(r);
+	else
+		reply_error(r, 413, "invalid_request", "request body too large");
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 		   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -258,11 +310,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		r->method_label = metrics_method(method);
 		fill_client_ip(r);
 		copy_user_agent(r);
+		if (framing_ambiguous(conn)) {
+			/* Refuse before reading a body whose length we cannot be sure of. */
+			route_classify(r, url);
+			reply_error(r, 400, "invalid_request",
+						"more than one Content-Length, or Content-Length with Transfer-Encoding");
+			return queue(r);
+		}
 		cl = req_header(r, "Content-Length");
 		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)cfg.max_body) {
 			/* Refuse before reading: MHD closes the connection instead of draining it. */
 			route_classify(r, url);
-			reply_error(r, 413, "invalid_request", "request body too large");
+			reply_too_large(r);
 			return queue(r);
 		}
 		return MHD_YES;
@@ -271,6 +330,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
+		if (past_body_deadline(r)) {
+			/* A trickled body (slowloris): MHD_NO closes the connection. */
+			log_info("%s: request body not complete within %ld s, connection closed", r->ip,
+					 BODY_DEADLINE_FACTOR * cfg.conn_timeout);
+			return MHD_NO;
+		}
 		if (r->body_too_large || r->body_len + n > (size_t)cfg.max_body) {
 			r->body_too_large = 1;
 			return MHD_YES;
@@ -294,7 +359,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (r->body_too_large) {
 		route_classify(r, url);
-		reply_error(r, 413, "invalid_request", "request body too large");
+		reply_too_large(r);
 		return queue(r);
 	}
 	route_request(r, url);

@@ -26,6 +26,114 @@ static size_t nkeys;
 static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_llong last_refresh;
+/* Bumped whenever the key set is replaced: memo entries of older sets are dead. */
+static atomic_llong keys_gen = 1;
+
+/*
+ * Verified-token memo. The RSA signature check is the dearest step of every
+ * bearer request, and a client presents the same token again and again. A
+ * token that passed jwt_verify under the current key set is remembered (the
+ * exact bytes are compared, never only a hash), so that the next time only
+ * the clock is checked again. Revocation is not memoised: callers still ask
+ * the cache or the database on every request. Entries die with the key set
+ * (any refresh) and are overwritten by other tokens (direct-mapped); only
+ * tokens that verified can enter, so junk cannot evict anything.
+ */
+#define MEMO_SLOTS 4096 /* power of two; about 1.5 kB each when used */
+#define MEMO_LOCKS 64
+
+struct memo_entry {
+	char *token;
+	size_t len;
+	long long gen;
+	long long nbf;
+	int has_nbf;
+	struct jwt_claims c;
+};
+
+static struct memo_entry memo[MEMO_SLOTS];
+static pthread_mutex_t memo_locks[MEMO_LOCKS];
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void
+memo_init_locks(void)
+{
+	for (int i = 0; i < MEMO_LOCKS; i++)
+		pthread_mutex_init(&memo_locks[i], NULL);
+}
+
+/* FNV-1a: only picks the slot; the whole token is compared. */
+static size_t
+memo_slot(const char *token, size_t len)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)token[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 32)) & (MEMO_SLOTS - 1);
+}
+
+static int
+claims_copy(struct jwt_claims *dst, const struct jwt_claims *src)
+{
+	*dst = *src;
+	dst->scope = strdup(src->scope);
+	if (dst->scope == NULL) {
+		memset(dst, 0, sizeof(*dst));
+		return -1;
+	}
+	json_incref(dst->claims);
+	return 0;
+}
+
+/* Copy the remembered claims of token into *out if they still hold at now; 1 / 0. */
+static int
+memo_get(const char *token, size_t len, long long now, struct jwt_claims *out)
+{
+	size_t i = memo_slot(token, len);
+	struct memo_entry *e = &memo[i];
+	int hit = 0;
+
+	pthread_once(&memo_once, memo_init_locks);
+	pthread_mutex_lock(&memo_locks[i % MEMO_LOCKS]);
+	/* The same checks as jwt_verify_with: expiry and nbf with the leeway. */
+	if (e->token != NULL && e->len == len && e->gen == atomic_load(&keys_gen) &&
+		memcmp(e->token, token, len) == 0 && e->c.exp > now - JWT_LEEWAY_SECONDS &&
+		(!e->has_nbf || e->nbf <= now + JWT_LEEWAY_SECONDS))
+		hit = claims_copy(out, &e->c) == 0;
+	pthread_mutex_unlock(&memo_locks[i % MEMO_LOCKS]);
+	return hit;
+}
+
+/* Remember a token that verified under key set gen (best effort). */
+static void
+memo_put(const char *token, size_t len, long long gen, const struct jwt_claims *c)
+{
+	size_t i = memo_slot(token, len);
+	struct memo_entry *e = &memo[i], fresh = {0}, old;
+	json_t *nbf = json_object_get(c->claims, "nbf");
+
+	fresh.token = malloc(len);
+	if (fresh.token == NULL || claims_copy(&fresh.c, c) != 0) {
+		free(fresh.token);
+		return;
+	}
+	memcpy(fresh.token, token, len);
+	fresh.len = len;
+	fresh.gen = gen;
+	fresh.has_nbf = nbf != NULL;
+	fresh.nbf = nbf != NULL ? json_integer_value(nbf) : 0;
+	pthread_once(&memo_once, memo_init_locks);
+	pthread_mutex_lock(&memo_locks[i % MEMO_LOCKS]);
+	old = *e;
+	*e = fresh;
+	pthread_mutex_unlock(&memo_locks[i % MEMO_LOCKS]);
+	free(old.token);
+	if (old.token != NULL)
+		jwt_claims_free(&old.c);
+}
 
 void
 jwt_init(const char *iss)
@@ -176,12 +284,19 @@ jwt_verify_with(const char *token, EVP_PKEY *key, const char *iss, long long now
 	if (!json_is_integer(v = json_object_get(payload, "exp")))
 		goto fail;
 	out->exp = json_integer_value(v);
+	/*
+	 * The leeway goes on now (a clock reading, far from the limits), never on
+	 * the claims: exp near INT64_MAX or nbf near INT64_MIN would overflow.
+	 */
 	*why = "token expired";
-	if (out->exp + JWT_LEEWAY_SECONDS <= now)
+	if (out->exp <= now - JWT_LEEWAY_SECONDS)
 		goto fail;
-	v = json_object_get(payload, "nbf");
+	/* Every token we issue has nbf: one without is not ours (as exp above). */
+	*why = "malformed claims";
+	if (!json_is_integer(v = json_object_get(payload, "nbf")))
+		goto fail;
 	*why = "token not yet valid";
-	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) - JWT_LEEWAY_SECONDS > now))
+	if (json_integer_value(v) > now + JWT_LEEWAY_SECONDS)
 		goto fail;
 	*why = "malformed claims";
 	if (copy_string_claim(payload, "sub", out->sub, sizeof(out->sub), 1) != 0 ||
@@ -215,6 +330,21 @@ jwt_claims_free(struct jwt_claims *c)
 	json_decref(c->claims);
 	c->scope = NULL;
 	c->claims = NULL;
+}
+
+int
+jwt_aud_is(const struct jwt_claims *c, const char *audience)
+{
+	json_t *aud = json_object_get(c->claims, "aud");
+
+	/* issue_token writes aud as one string; anything else is not for us. */
+	return audience != NULL && json_is_string(aud) && strcmp(json_string_value(aud), audience) == 0;
+}
+
+int
+jwt_aud_is_issuer(const struct jwt_claims *c)
+{
+	return jwt_aud_is(c, issuer);
 }
 
 /* Take a reference to the key with this kid, or NULL. */
@@ -292,6 +422,7 @@ jwt_refresh_keys(int force)
 	nold = nkeys;
 	keys = fresh;
 	nkeys = nfresh;
+	atomic_fetch_add(&keys_gen, 1);
 	pthread_rwlock_unlock(&keys_lock);
 	/* Requests still verifying with an old key hold their own reference. */
 	for (i = 0; i < nold; i++) {
@@ -313,21 +444,53 @@ jwt_verify(const char *token, struct jwt_claims *out, const char **why)
 	char *kid = NULL;
 	EVP_PKEY *key;
 	int rc;
+	long long now = (long long)time(NULL), gen;
+	size_t len = strlen(token);
 
 	memset(out, 0, sizeof(*out));
+	if (len > 0 && len <= JWT_MAX_LEN && memo_get(token, len, now, out))
+		return 0;
+	/* Read before the key: a refresh in between only makes the entry stale. */
+	gen = atomic_load(&keys_gen);
 	if (jwt_verify_with(token, NULL, issuer, 0, out, &kid, why) < 0 || kid == NULL) {
 		free(kid);
 		return -1;
 	}
 	key = find_key(kid);
-	if (key == NULL && jwt_refresh_keys(0) == 0)
+	/*
+	 * Look again whatever the refresh answers: when many threads meet a new
+	 * kid at once (the first tokens after a rotation), one refreshes and the
+	 * others, refused by the 10 s budget, find the key it loaded.
+	 */
+	if (key == NULL) {
+		jwt_refresh_keys(0);
 		key = find_key(kid);
+	}
 	free(kid);
 	if (key == NULL) {
 		*why = "unknown signing key";
 		return -1;
 	}
-	rc = jwt_verify_with(token, key, issuer, (long long)time(NULL), out, NULL, why);
+	rc = jwt_verify_with(token, key, issuer, now, out, NULL, why);
 	EVP_PKEY_free(key);
+	if (rc == 0)
+		memo_put(token, len, gen, out);
 	return rc;
+}
+
+void
+jwt_forget_key(const char *kid)
+{
+	pthread_rwlock_wrlock(&keys_lock);
+	for (size_t i = 0; i < nkeys; i++) {
+		if (strcmp(keys[i].kid, kid) == 0) {
+			free(keys[i].kid);
+			EVP_PKEY_free(keys[i].key);
+			keys[i] = keys[--nkeys];
+			break;
+		}
+	}
+	/* Memoised tokens of the dropped key must be verified again (and fail). */
+	atomic_fetch_add(&keys_gen, 1);
+	pthread_rwlock_unlock(&keys_lock);
 }

@@ -31,12 +31,28 @@ void jwt_init(const char *issuer);
 int jwt_refresh_keys(int force);
 
 /*
+ * Drop the key with this kid from the cached set now (an emergency-retired
+ * key, announced through the revocation log), before any reload: its tokens
+ * must not verify even if the database cannot be reached.
+ */
+void jwt_forget_key(const char *kid);
+
+/*
  * Verify signature and claims. Returns 0 with *out filled (free with
  * jwt_claims_free), or -1 with *why set to a static reason that is safe to
  * log and to return to the client.
  */
 int jwt_verify(const char *token, struct jwt_claims *out, const char **why);
 void jwt_claims_free(struct jwt_claims *c);
+
+/*
+ * 1 when the verified token's aud is exactly audience (jwt_aud_is) or the
+ * issuer (jwt_aud_is_issuer), else 0. A token minted for another resource
+ * server is valid for introspection but must not open the IdP's own API
+ * (RFC 9068 §4, RFC 8725 §3.9): tokens for the IdP carry aud = issuer.
+ */
+int jwt_aud_is(const struct jwt_claims *c, const char *audience);
+int jwt_aud_is_issuer(const struct jwt_claims *c);
 
 /*
  * Build an RSA public key from the base64url n and e of a JWK. Exposed for

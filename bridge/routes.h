@@ -21,6 +21,8 @@ void route_classify(struct request *r, const char *path);
 void route_request(struct request *r, const char *path);
 
 void route_token(struct request *r);
+/* 413 for an oversized token request, audited as token.refused like every token failure. */
+void route_token_too_large(struct request *r);
 void route_token_introspect(struct request *r);
 void route_token_revoke(struct request *r);
 

@@ -62,6 +62,20 @@ refuse(struct request *r, int status, const char *error, const char *description
 	reply_oauth_error(r, status, error, description);
 }
 
+void
+route_token_too_large(struct request *r)
+{
+	struct form none = {0};
+	struct client_auth ca = {0};
+	const char *why;
+
+	/* The body is never read; a Basic header still names the client for the audit. */
+	if (client_auth_parse(r, &none, &ca, &why) != 0)
+		memset(&ca, 0, sizeof(ca));
+	refuse(r, 413, "invalid_request", "request body too large", ca.client_id);
+	client_auth_free(&ca);
+}
+
 /* Parse the form body of an OAuth endpoint; replies 400 and returns -1 on error. */
 static int
 read_form(struct request *r, struct form *f, const char **why)
@@ -206,7 +220,7 @@ route_token_introspect(struct request *r)
 	struct db_error err;
 	struct jwt_claims claims = {0};
 	json_t *db_doc = NULL;
-	int active;
+	int active, known = -3; /* the token's state from auth_bearer_pair; -3 not asked */
 
 	if (read_form(r, &f, &why) != 0) {
 		reply_oauth_error(r, 400, "invalid_request", why);
@@ -218,7 +232,8 @@ route_token_introspect(struct request *r)
 							  "bearer token and client secret both given");
 			goto done;
 		}
-		if (auth_bearer(r, &caller) != 0)
+		/* Caller and token in one Redis round trip. */
+		if (auth_bearer_pair(r, &caller, form_get(&f, "token"), &claims, &known) != 0)
 			goto done;
 		if (!auth_allow(r, "token.introspect", caller.scopes, caller.nscopes, caller.claims.sub,
 						NULL))
@@ -272,7 +287,12 @@ route_token_introspect(struct request *r)
 		reply_oauth_error(r, 400, "invalid_request", "token is required");
 		goto done;
 	}
-	active = auth_token_active(r, token, &claims, &db_doc, &err);
+	if (known == -3)
+		active = auth_token_active(r, token, &claims, &db_doc, &err);
+	else if (known == -2)
+		active = auth_token_db(r, token, &db_doc, &err);
+	else
+		active = known;
 	if (active < 0) {
 		reply_db_error(r, &err, 1);
 		goto done;

@@ -159,6 +159,22 @@ CREATE TABLE agentidp.audit_anchors (
 	PRIMARY KEY (chain_stream, chain_seq)
 );
 
+-- What the bridge's revocation cache must learn, in commit-independent seq
+-- order: NOTIFY payloads are unauthenticated (any role may pg_notify on the
+-- channel), so the bridge treats a notification only as a hint to read the
+-- rows after its cursor through revocations_since().  Written by _notify in
+-- the transaction of the change; rows older than a token lifetime describe
+-- only expired tokens and are purged there.  No grants.
+CREATE TABLE agentidp.revocation_log (
+	seq			bigint		GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	kind		text		NOT NULL CHECK (kind IN ('token', 'agent', 'client', 'key')),
+	subject		text		NOT NULL,
+	status		text,
+	expires_at	timestamptz,
+	logged_at	timestamptz	NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE INDEX revocation_log_logged_at ON agentidp.revocation_log (logged_at);
+
 -- pg_dump keeps the data of extension tables only when told to.  The audit
 -- tables are left out: restoring them would re-run the chain trigger.
 SELECT pg_catalog.pg_extension_config_dump('agentidp.agents', '');
@@ -279,20 +295,24 @@ ALTER TABLE agentidp.audit_anchors ENABLE ALWAYS TRIGGER audit_anchors_no_trunca
 
 -- Read an integer setting.  The C module defines the settings when it loads;
 -- before that a SET leaves a placeholder holding the same text, and with
--- neither the documented default applies.
+-- neither the documented default applies.  Not STRICT on purpose: the
+-- planner inlines a non-strict one-expression SQL function into its caller's
+-- cached plan, while a STRICT one (its body is not strict) is parsed and
+-- planned again on every call of issue_token.
 CREATE FUNCTION agentidp._setting_int(name text, fallback integer)
 RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 AS $$
 	SELECT COALESCE(NULLIF(pg_catalog.current_setting($1, true), '')::integer, $2)
 $$;
 
 -- A duration setting in seconds.  Read through interval input so that the
 -- value is right whether the setting is a bare number of seconds or carries
--- a unit (current_setting() would then show "1h" or "90s").
+-- a unit (current_setting() would then show "1h" or "90s").  Not STRICT, so
+-- that it is inlined (see _setting_int).
 CREATE FUNCTION agentidp._setting_seconds(name text, fallback integer)
 RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
 AS $$
 	SELECT COALESCE(pg_catalog.date_part('epoch',
 						NULLIF(pg_catalog.current_setting($1, true), '')::interval)::integer, $2)
@@ -348,21 +368,42 @@ END
 $$;
 
 -- Write a success event in the caller's transaction: the change and its
--- audit row commit or vanish together.
+-- audit row commit or vanish together.  PL/pgSQL rather than SQL: it keeps
+-- the INSERT's plan for the session, where a SQL function that cannot be
+-- inlined is parsed and planned on every call (on the token path).
 CREATE FUNCTION agentidp._audit(action text, agent_id uuid, metadata jsonb DEFAULT '{}')
 RETURNS void
-LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
+BEGIN
 	INSERT INTO agentidp.audit_events (agent_id, action, outcome, metadata)
-	VALUES ($2, $1, 'success', COALESCE($3, '{}'))
+	VALUES ($2, $1, 'success', COALESCE($3, '{}'));
+END
 $$;
 
--- Send a revocation notice to the bridge; delivered on commit only.
+-- Log a revocation-relevant change in revocation_log and send the notice
+-- (delivered on commit only).  The notice is only a wake-up hint for the
+-- bridge, which reads the log (DESIGN.md section 2); its payload stays for
+-- people watching the channel.  PL/pgSQL for a plan kept across calls.
 CREATE FUNCTION agentidp._notify(payload jsonb)
 RETURNS void
-LANGUAGE sql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
-	SELECT pg_catalog.pg_notify('agentidp_revocation', $1::text)
+BEGIN
+	INSERT INTO agentidp.revocation_log (kind, subject, status, expires_at)
+	VALUES ($1->>'kind',
+			COALESCE($1->>'jti', $1->>'id', $1->>'client_id', $1->>'kid'),
+			$1->>'status',
+			pg_catalog.to_timestamp(($1->>'exp')::double precision));
+	-- Rows older than a token lifetime (plus a margin) matter to no live
+	-- token; SKIP LOCKED so concurrent revocations never queue on the purge.
+	DELETE FROM agentidp.revocation_log AS l
+	 WHERE l.seq IN (SELECT o.seq FROM agentidp.revocation_log AS o
+					  WHERE o.logged_at < pg_catalog.clock_timestamp()
+						  - (agentidp._setting_seconds('agentidp.token_ttl', 3600) + 600) * '1 second'::interval
+					  ORDER BY o.seq LIMIT 100 FOR UPDATE SKIP LOCKED);
+	PERFORM pg_catalog.pg_notify('agentidp_revocation', $1::text);
+END
 $$;
 
 -- A scope-token per RFC 6749 section 3.3: printable ASCII without space,
@@ -532,6 +573,9 @@ BEGIN
 	INSERT INTO agentidp.signing_keys (kid, bits, public_pem, private_enc, status, activated_at)
 	VALUES (v_kid, v_bits, k.public_pem, k.private_enc, new_status,
 			CASE WHEN new_status = 'active' THEN pg_catalog.now() END);
+	-- The bridge reloads its key set, so a next key is known before it signs.
+	PERFORM agentidp._notify(pg_catalog.jsonb_build_object('kind', 'key', 'kid', v_kid,
+														   'status', new_status));
 	PERFORM agentidp._audit('key.created', NULL,
 							pg_catalog.jsonb_build_object('kid', v_kid, 'bits', v_bits, 'status', new_status));
 	IF new_status = 'active' THEN
@@ -564,6 +608,8 @@ BEGIN
 	IF v_kid IS NULL THEN
 		v_kid := agentidp._create_signing_key('active');
 	ELSE
+		PERFORM agentidp._notify(pg_catalog.jsonb_build_object('kind', 'key', 'kid', v_kid,
+															   'status', 'active'));
 		PERFORM agentidp._audit('key.activated', NULL, pg_catalog.jsonb_build_object('kid', v_kid));
 	END IF;
 	PERFORM agentidp._create_signing_key('next');
@@ -1259,7 +1305,12 @@ BEGIN
 		END IF;
 	END IF;
 
-	SELECT * INTO k FROM agentidp._active_key();
+	-- The common case in one indexed read; _active_key() creates the key on
+	-- first use.
+	SELECT sk.kid, sk.private_enc INTO k FROM agentidp.signing_keys AS sk WHERE sk.status = 'active';
+	IF NOT FOUND THEN
+		SELECT * INTO k FROM agentidp._active_key();
+	END IF;
 	v_iat := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint;
 	claims := pg_catalog.jsonb_build_object(
 		'iss', agentidp._issuer(),
@@ -1273,12 +1324,18 @@ BEGIN
 		'jti', v_jti);
 
 	-- No token without its row and its audit event: all three commit together.
-	INSERT INTO agentidp.tokens (jti, agent_id, credential_id, kid, scope, audience, issued_at, expires_at)
-	VALUES (v_jti, auth.agent_id, auth.credential_id, k.kid, granted, v_aud,
-			pg_catalog.to_timestamp(v_iat), pg_catalog.to_timestamp(v_iat + v_ttl));
-	PERFORM agentidp._audit('token.issued', auth.agent_id,
-		meta || pg_catalog.jsonb_build_object('jti', v_jti, 'scope', granted, 'aud', v_aud,
-											  'kid', k.kid, 'exp', v_iat + v_ttl));
+	-- One statement writes both rows (one executor start-up instead of two).
+	WITH t AS (
+		INSERT INTO agentidp.tokens (jti, agent_id, credential_id, kid, scope, audience,
+									 issued_at, expires_at)
+		VALUES (v_jti, auth.agent_id, auth.credential_id, k.kid, granted, v_aud,
+				pg_catalog.to_timestamp(v_iat), pg_catalog.to_timestamp(v_iat + v_ttl))
+		RETURNING 1)
+	INSERT INTO agentidp.audit_events (agent_id, action, outcome, metadata)
+	SELECT auth.agent_id, 'token.issued', 'success',
+		   meta || pg_catalog.jsonb_build_object('jti', v_jti, 'scope', granted, 'aud', v_aud,
+												 'kid', k.kid, 'exp', v_iat + v_ttl)
+	  FROM t;
 
 	RETURN pg_catalog.jsonb_build_object(
 		'access_token', agentidp._sign_jwt(k.kid, k.private_enc, claims),
@@ -1300,10 +1357,12 @@ DECLARE
 	claims	jsonb := agentidp._verify_jwt(token);
 	v_now	numeric := pg_catalog.date_part('epoch', pg_catalog.clock_timestamp());
 BEGIN
+	-- COALESCE: jsonb_typeof of a missing claim is NULL, which would make the
+	-- whole OR chain NULL and skip the refusal.
 	IF claims IS NULL
-	   OR pg_catalog.jsonb_typeof(claims->'exp') <> 'number'
-	   OR pg_catalog.jsonb_typeof(claims->'nbf') <> 'number'
-	   OR pg_catalog.jsonb_typeof(claims->'jti') <> 'string'
+	   OR COALESCE(pg_catalog.jsonb_typeof(claims->'exp'), '') <> 'number'
+	   OR COALESCE(pg_catalog.jsonb_typeof(claims->'nbf'), '') <> 'number'
+	   OR COALESCE(pg_catalog.jsonb_typeof(claims->'jti'), '') <> 'string'
 	   OR (claims->>'exp')::numeric <= v_now
 	   OR (claims->>'nbf')::numeric > v_now
 	   OR (claims->>'iss') IS DISTINCT FROM agentidp._issuer()
@@ -1423,10 +1482,51 @@ AS $$
 			 WHERE (c.status = 'revoked' OR c.expires_at <= pg_catalog.now())
 			   AND EXISTS (SELECT 1 FROM agentidp.tokens AS t
 							WHERE t.credential_id = c.id AND t.expires_at > pg_catalog.now())), '[]'),
-		'max_ttl', agentidp._setting_seconds('agentidp.token_ttl', 3600))
+		'max_ttl', agentidp._setting_seconds('agentidp.token_ttl', 3600),
+		-- The bridge's revocations_since cursor.  seq values are taken at
+		-- insert, not commit, so a lower seq may still be in flight: start a
+		-- minute back (replaying a row twice is harmless, missing one is not).
+		'seq', COALESCE((SELECT pg_catalog.max(l.seq) FROM agentidp.revocation_log AS l
+						  WHERE l.logged_at < pg_catalog.clock_timestamp() - '60 seconds'::interval), 0))
 $$;
 COMMENT ON FUNCTION agentidp.revocation_snapshot() IS
 	'Revoked tokens, inactive agents and revoked or expired clients that still have unexpired tokens, for the bridge''s cache warm-up';
+
+-- revocation_log rows after a cursor, oldest first, at most 500.  "next" is
+-- the cursor for the following call: it stops before a gap in seq that may
+-- be a transaction still in flight (a row after the gap logged less than a
+-- minute ago), so that row is read when it commits; older gaps are rolled
+-- back transactions.  Rows past the gap are returned anyway (and again next
+-- time): applying one twice changes nothing.
+CREATE FUNCTION agentidp.revocations_since(after_seq bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH r AS (
+		SELECT l.seq, l.kind, l.subject, l.status, l.expires_at, l.logged_at,
+			   pg_catalog.lag(l.seq) OVER (ORDER BY l.seq) AS prev
+		  FROM agentidp.revocation_log AS l
+		 WHERE l.seq > COALESCE($1, 0)
+		 ORDER BY l.seq
+		 LIMIT 500),
+	gap AS (
+		SELECT pg_catalog.min(r.seq) AS seq FROM r
+		 WHERE COALESCE(r.prev, COALESCE($1, 0)) <> r.seq - 1
+		   AND r.logged_at > pg_catalog.clock_timestamp() - '60 seconds'::interval)
+	SELECT pg_catalog.jsonb_build_object(
+		'entries', COALESCE((
+			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					   'seq', r.seq, 'kind', r.kind, 'subject', r.subject, 'status', r.status,
+					   'exp', pg_catalog.date_part('epoch', r.expires_at)::bigint)
+				   ORDER BY r.seq)
+			  FROM r), '[]'),
+		'next', COALESCE((SELECT pg_catalog.max(r.seq) FROM r, gap
+						   WHERE gap.seq IS NULL OR r.seq < gap.seq), COALESCE($1, 0)),
+		'more', (SELECT pg_catalog.count(*) FROM r) = 500)
+$$;
+COMMENT ON FUNCTION agentidp.revocations_since(bigint) IS
+	'Revocation-relevant changes after a cursor, for the bridge: notifications on agentidp_revocation are only hints, this is what the bridge applies';
 
 -- signing keys API ---------------------------------------------------------
 
@@ -1472,6 +1572,8 @@ BEGIN
 		 WHERE k.status = 'retiring' AND k.publish_until <= pg_catalog.now()
 		RETURNING k.kid
 	LOOP
+		PERFORM agentidp._notify(pg_catalog.jsonb_build_object('kind', 'key', 'kid', r.kid,
+															   'status', 'retired'));
 		PERFORM agentidp._audit('key.retired', NULL, pg_catalog.jsonb_build_object('kid', r.kid));
 	END LOOP;
 
@@ -1523,6 +1625,10 @@ BEGIN
 	UPDATE agentidp.signing_keys AS k
 	   SET status = 'retired', retired_at = pg_catalog.now(), publish_until = pg_catalog.now()
 	 WHERE k.kid = p_kid;
+	-- The bridge drops the key at once: tokens minted with a stolen key
+	-- (fresh jti, no tokens row) must not verify there either.
+	PERFORM agentidp._notify(pg_catalog.jsonb_build_object('kind', 'key', 'kid', p_kid,
+														   'status', 'retired'));
 
 	-- Its tokens stop verifying now (_verify_jwt ignores retired keys); mark
 	-- them revoked too so the bridge's cache drops them at once.
@@ -1731,6 +1837,7 @@ GRANT EXECUTE ON FUNCTION
 	agentidp.introspect_token(text),
 	agentidp.revoke_token(text, uuid),
 	agentidp.revocation_snapshot(),
+	agentidp.revocations_since(bigint),
 	agentidp.jwks(),
 	agentidp.rotate_signing_key(),
 	agentidp.retire_signing_key(text),
@@ -1744,3 +1851,230 @@ TO agentidp_admin, agentidp_bridge;
 
 GRANT SELECT ON agentidp.audit_log, agentidp.audit_daily_summary TO agentidp_admin, agentidp_auditor;
 GRANT EXECUTE ON FUNCTION agentidp.verify_audit_chain() TO agentidp_auditor;
+
+-- audit checkpoints ---------------------------------------------------------
+
+-- A superuser can rewrite the whole audit table and recompute every hash, and
+-- verify_audit_chain() would then find nothing.  A checkpoint is the chain
+-- heads of every stream, signed with the IdP's key and kept elsewhere: any
+-- later rewrite of an event at or before a checkpointed head changes that
+-- head's row_hash (each hash covers the previous one), and removing a
+-- stream's newest events removes the head itself.  Its JWS type differs from
+-- access tokens' (at+jwt), so neither can pass for the other.
+
+CREATE FUNCTION agentidp._sign_jws(kid text, private_enc bytea, typ text, claims jsonb)
+RETURNS text
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'agentidp__sign_jws';
+
+-- Accepts a key of any status, retired included (a checkpoint outlives its
+-- key), but never the access-token type.
+CREATE FUNCTION agentidp._verify_jws(token text, typ text)
+RETURNS jsonb
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'agentidp__verify_jws';
+
+-- The JWS type of a checkpoint.
+CREATE FUNCTION agentidp._checkpoint_typ()
+RETURNS text
+LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS $$
+	SELECT 'agentidp-audit-checkpoint+jwt'::text
+$$;
+
+-- The digest over a checkpoint's heads: SHA-256 (hex) of the lines
+-- "<stream uuid>:<seq>:<row_hash hex>" sorted by stream, joined by "\n".
+-- Written out in README.md so anyone can recompute it from the table.
+CREATE FUNCTION agentidp._checkpoint_digest(streams jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(COALESCE(
+		pg_catalog.string_agg((h->>'stream') || ':' || (h->>'seq') || ':' || (h->>'row_hash'),
+							  E'\n' ORDER BY (h->>'stream') COLLATE "C"), ''), 'UTF8')), 'hex')
+	  FROM pg_catalog.jsonb_array_elements($1) AS h
+$$;
+
+-- The decoded JOSE header of a compact JWS, or NULL when it does not decode
+-- (the token is untrusted input; the signature is checked elsewhere).
+CREATE FUNCTION agentidp._jws_header(token text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+DECLARE
+	b64		text := pg_catalog.translate(pg_catalog.split_part(token, '.', 1), '-_', '+/');
+	hdr		jsonb;
+BEGIN
+	b64 := b64 || pg_catalog.repeat('=', (4 - pg_catalog.length(b64) % 4) % 4);
+	hdr := pg_catalog.convert_from(pg_catalog.decode(b64, 'base64'), 'UTF8')::jsonb;
+	RETURN CASE WHEN pg_catalog.jsonb_typeof(hdr) = 'object' THEN hdr END;
+EXCEPTION WHEN data_exception OR invalid_parameter_value OR character_not_in_repertoire
+			   OR invalid_text_representation THEN
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION agentidp.audit_checkpoint()
+RETURNS text
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k		record;
+	claims	jsonb;
+BEGIN
+	k := agentidp._active_key();
+	-- One statement, one snapshot: the heads, the count and the highest id
+	-- describe the same state of the table.  A stream whose events were all
+	-- purged keeps its head in audit_anchors.
+	WITH heads AS (
+		SELECT DISTINCT ON (s.chain_stream) s.chain_stream, s.chain_seq, s.row_hash
+		  FROM (SELECT e.chain_stream, e.chain_seq, e.row_hash
+				  FROM agentidp.audit_events AS e WHERE e.chain_stream IS NOT NULL
+				UNION ALL
+				SELECT a.chain_stream, a.chain_seq, a.row_hash
+				  FROM agentidp.audit_anchors AS a) AS s
+		 ORDER BY s.chain_stream, s.chain_seq DESC
+	), streams AS (
+		SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					'stream', h.chain_stream, 'seq', h.chain_seq,
+					'row_hash', pg_catalog.encode(h.row_hash, 'hex'))
+				ORDER BY h.chain_stream::text COLLATE "C"), '[]') AS list
+		  FROM heads AS h
+	)
+	SELECT pg_catalog.jsonb_build_object(
+			'iss', agentidp._issuer(),
+			'iat', pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.now()))::bigint,
+			'max_event_id', COALESCE((SELECT pg_catalog.max(e.id) FROM agentidp.audit_events AS e), 0),
+			'events', (SELECT pg_catalog.count(*) FROM agentidp.audit_events AS e),
+			'streams', st.list,
+			'heads_digest', agentidp._checkpoint_digest(st.list))
+	  INTO claims
+	  FROM streams AS st;
+	RETURN agentidp._sign_jws(k.kid, k.private_enc, agentidp._checkpoint_typ(), claims);
+END
+$$;
+COMMENT ON FUNCTION agentidp.audit_checkpoint() IS
+	'Signed checkpoint of the audit log (JWS, typ agentidp-audit-checkpoint+jwt): every stream''s head, the event count and the highest id; keep it outside the database and check it later with verify_audit_checkpoint';
+
+CREATE FUNCTION agentidp.verify_audit_checkpoint(checkpoint text)
+RETURNS TABLE(valid_signature boolean, consistent boolean, streams_checked integer, detail text)
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	hdr			jsonb;
+	claims		jsonb;
+	v_kid		text;
+	v_status	text;
+	h			record;
+	ev			record;
+	v_anchor	bigint;
+	v_anchor_hash bytea;
+	v_now		bigint;
+	chain		record;
+	problems	text[] := '{}';
+	checked		integer := 0;
+BEGIN
+	hdr := agentidp._jws_header(checkpoint);
+	IF hdr IS NULL OR hdr->>'typ' IS DISTINCT FROM agentidp._checkpoint_typ() THEN
+		PERFORM agentidp._raise('AIV01', 'not an audit checkpoint',
+			pg_catalog.format('The JWS type is %s.', COALESCE(pg_catalog.left(hdr->>'typ', 64), 'absent')),
+			'Pass the text agentidp.audit_checkpoint() returned.');
+	END IF;
+	v_kid := pg_catalog.left(hdr->>'kid', 64);
+	claims := agentidp._verify_jws(checkpoint, agentidp._checkpoint_typ());
+	IF claims IS NULL THEN
+		valid_signature := false;
+		consistent := false;
+		streams_checked := 0;
+		detail := pg_catalog.format('signature does not verify with any key in signing_keys (kid %s)',
+									COALESCE(v_kid, 'absent'));
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	SELECT k.status INTO v_status FROM agentidp.signing_keys AS k WHERE k.kid = v_kid;
+	valid_signature := true;
+
+	-- Signed by us, so the shape is ours; still, never trust it blindly.
+	IF pg_catalog.jsonb_typeof(claims->'streams') IS DISTINCT FROM 'array'
+	   OR agentidp._checkpoint_digest(claims->'streams') IS DISTINCT FROM claims->>'heads_digest' THEN
+		consistent := false;
+		streams_checked := 0;
+		detail := 'checkpoint payload is malformed: heads_digest does not match its streams';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	FOR h IN SELECT (x->>'stream')::uuid AS stream, (x->>'seq')::bigint AS seq,
+					x->>'row_hash' AS hash_hex
+			   FROM pg_catalog.jsonb_array_elements(claims->'streams') AS x
+			  ORDER BY x->>'stream' COLLATE "C"
+	LOOP
+		checked := checked + 1;
+		SELECT e.id, e.row_hash INTO ev FROM agentidp.audit_events AS e
+		 WHERE e.chain_stream = h.stream AND e.chain_seq = h.seq;
+		IF FOUND THEN
+			IF pg_catalog.encode(ev.row_hash, 'hex') IS DISTINCT FROM h.hash_hex THEN
+				problems := problems || pg_catalog.format(
+					'stream %s: event %s (seq %s) has row_hash %s, the checkpoint says %s: the event or one before it was rewritten',
+					h.stream, ev.id, h.seq, pg_catalog.left(pg_catalog.encode(ev.row_hash, 'hex'), 16),
+					pg_catalog.left(h.hash_hex, 16));
+			END IF;
+			CONTINUE;
+		END IF;
+		-- Not in the table: purged (an anchor at or above the head) or deleted.
+		SELECT a.chain_seq, a.row_hash INTO v_anchor, v_anchor_hash FROM agentidp.audit_anchors AS a
+		 WHERE a.chain_stream = h.stream ORDER BY a.chain_seq DESC LIMIT 1;
+		IF v_anchor IS NOT NULL AND v_anchor >= h.seq THEN
+			IF v_anchor = h.seq AND pg_catalog.encode(v_anchor_hash, 'hex') IS DISTINCT FROM h.hash_hex THEN
+				problems := problems || pg_catalog.format(
+					'stream %s: the purge anchor at seq %s has row_hash %s, the checkpoint says %s',
+					h.stream, h.seq, pg_catalog.left(pg_catalog.encode(v_anchor_hash, 'hex'), 16),
+					pg_catalog.left(h.hash_hex, 16));
+			END IF;
+			CONTINUE;
+		END IF;
+		SELECT pg_catalog.max(e.chain_seq) INTO v_now FROM agentidp.audit_events AS e
+		 WHERE e.chain_stream = h.stream;
+		problems := problems || pg_catalog.format(
+			'stream %s: the checkpointed head (seq %s) is missing and no purge covers it; the stream now ends at %s: events were deleted',
+			h.stream, h.seq, COALESCE('seq ' || v_now, 'nothing'));
+	END LOOP;
+
+	SELECT * INTO chain FROM agentidp.verify_audit_chain();
+	IF NOT chain.intact THEN
+		problems := problems || ('chain: ' || chain.detail);
+	END IF;
+
+	streams_checked := checked;
+	consistent := pg_catalog.cardinality(problems) = 0;
+	IF consistent THEN
+		detail := pg_catalog.format(
+			'checkpoint of %s (%s events, highest id %s) signed by key %s (%s): all %s stream heads match and the chain is intact',
+			pg_catalog.to_char(pg_catalog.to_timestamp((claims->>'iat')::double precision) AT TIME ZONE 'UTC',
+							   'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+			claims->>'events', claims->>'max_event_id', v_kid, v_status, checked);
+	ELSE
+		detail := problems[1] || CASE WHEN pg_catalog.cardinality(problems) > 1
+			THEN pg_catalog.format(' (and %s more problems)', pg_catalog.cardinality(problems) - 1) ELSE '' END;
+	END IF;
+	RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION agentidp.verify_audit_checkpoint(text) IS
+	'Check a checkpoint from audit_checkpoint: its signature (any key ever published, retired ones included), every stream head still in the table with the same hash or covered by a purge, and the chain intact';
+
+REVOKE ALL ON FUNCTION
+	agentidp._sign_jws(text, bytea, text, jsonb),
+	agentidp._verify_jws(text, text),
+	agentidp._checkpoint_typ(),
+	agentidp._checkpoint_digest(jsonb),
+	agentidp._jws_header(text),
+	agentidp.audit_checkpoint(),
+	agentidp.verify_audit_checkpoint(text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	agentidp.audit_checkpoint(),
+	agentidp.verify_audit_checkpoint(text)
+TO agentidp_admin, agentidp_auditor;

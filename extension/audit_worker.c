@@ -9,10 +9,11 @@
  * short-lived dynamic background worker that inserts it in a transaction of
  * its own, and waits (at most AUDIT_FAILURE_WAIT_MS) for the worker to
  * finish before the caller raises its error.  The event travels in a DSM
- * segment.  When no worker slot is free, or the worker does not finish in
- * time, the failure goes to the server log instead (never the secret, which
- * is not part of the event) and the caller continues: refusing a request
- * must not depend on the audit worker.
+ * segment.  When every worker slot is taken, it retries until one frees up.
+ * When none does, or the worker does not finish, within that one bound, the
+ * failure goes to the server log instead (never the secret, which is not
+ * part of the event) and the caller continues: refusing a request must not
+ * depend on the audit worker.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,6 +38,8 @@
 #include "utils/wait_event.h"
 
 #define AUDIT_FAILURE_WAIT_MS	5000
+/* Sleep between attempts to get a background-worker slot. */
+#define AUDIT_SLOT_RETRY_MS		10
 
 /* Field offsets into AuditFailureMsg.data; -1 = NULL. */
 typedef enum AuditMsgField
@@ -79,7 +82,8 @@ AuditFailureUnconfirmed(const char *action, bool lost)
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("audit failure event \"%s\" was not recorded", action),
-				 errdetail("No background worker slot was free to write it."),
+				 errdetail("No background worker slot became free within %d ms to write it.",
+						   AUDIT_FAILURE_WAIT_MS),
 				 errhint("Raise max_worker_processes.")));
 	else
 		ereport(WARNING,
@@ -158,14 +162,29 @@ agentidp__audit_failure(PG_FUNCTION_ARGS)
 	/* The postmaster sets our latch when the worker starts and stops. */
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	/*
+	 * Under a burst of refusals (brute force) every slot may be taken by
+	 * other writers, each of which lives only milliseconds: wait for one to
+	 * free up rather than lose the event, within the same bound as the wait
+	 * for the write.  Nobody signals a freed slot, hence the short sleeps.
+	 */
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), AUDIT_FAILURE_WAIT_MS);
+	while (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
-		dsm_detach(seg);
-		AuditFailureUnconfirmed(fields[AMF_ACTION], true);
-		PG_RETURN_VOID();
+		long		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+
+		if (remaining <= 0)
+		{
+			dsm_detach(seg);
+			AuditFailureUnconfirmed(fields[AMF_ACTION], true);
+			PG_RETURN_VOID();
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(remaining, AUDIT_SLOT_RETRY_MS), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
 
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), AUDIT_FAILURE_WAIT_MS);
 	for (;;)
 	{
 		pid_t		pid;

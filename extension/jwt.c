@@ -13,6 +13,11 @@
  * The token format itself (base64url, splitting, header policy, strict
  * JSON, the RSA calls) lives in jws.c, shared with the Wycheproof test.
  *
+ * _sign_jws/_verify_jws serve other signed documents (audit checkpoints)
+ * under their own "typ": they never produce or accept an access token, so
+ * the access-token verifier keeps its strict key-status policy while a
+ * checkpoint, which outlives its key, verifies with a key of any status.
+ *
  *-------------------------------------------------------------------------
  */
 #include "agentidp.h"
@@ -43,9 +48,17 @@ typedef struct JwtKeyEntry
 static HTAB *privateKeys = NULL;
 static HTAB *publicKeys = NULL;
 static SPIPlanPtr publicKeyPlan = NULL;
+static SPIPlanPtr anyPublicKeyPlan = NULL;
+
+/* The access-token typ: _sign_jws/_verify_jws refuse it (see above). */
+#define JWT_ACCESS_TYP "at+jwt"
+/* A typ of _sign_jws: short, printable, nothing that needs JSON escaping. */
+#define JWT_MAX_TYP 64
 
 PG_FUNCTION_INFO_V1(agentidp__sign_jwt);
 PG_FUNCTION_INFO_V1(agentidp__verify_jwt);
+PG_FUNCTION_INFO_V1(agentidp__sign_jws);
+PG_FUNCTION_INFO_V1(agentidp__verify_jws);
 
 /* A kid-keyed cache of parsed keys, created on first use. */
 static HTAB *
@@ -270,15 +283,13 @@ JwtAppendB64(StringInfo out, const void *data, size_t len)
 }
 
 /*
- * Sign claims with the private key of kid: header
- * {"alg":"RS256","typ":"at+jwt","kid":kid}, compact JSON claims, RS256.
+ * The compact RS256 JWS of claims signed with the private key of kid, with
+ * header {"alg":"RS256","typ":typ,"kid":kid}.  typ is one of ours (never
+ * user text that would need escaping: the callers check it).
  */
-Datum
-agentidp__sign_jwt(PG_FUNCTION_ARGS)
+static text *
+JwtSign(const char *kid, const bytea *sealed, const char *typ, Jsonb *claims)
 {
-	char	   *kid = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	bytea	   *sealed = PG_GETARG_BYTEA_PP(1);
-	Jsonb	   *claims = PG_GETARG_JSONB_P(2);
 	EVP_PKEY   *pkey;
 	StringInfoData header;
 	StringInfoData payload;
@@ -292,7 +303,7 @@ agentidp__sign_jwt(PG_FUNCTION_ARGS)
 	pkey = JwtPrivateKey(kid, sealed);
 
 	initStringInfo(&header);
-	appendStringInfo(&header, "{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}", kid);
+	appendStringInfo(&header, "{\"alg\":\"RS256\",\"typ\":\"%s\",\"kid\":\"%s\"}", typ, kid);
 
 	initStringInfo(&token);
 	JwtAppendB64(&token, header.data, header.len);
@@ -307,16 +318,79 @@ agentidp__sign_jwt(PG_FUNCTION_ARGS)
 				 errmsg("signing with key \"%s\" failed", kid)));
 	appendStringInfoChar(&token, '.');
 	JwtAppendB64(&token, sig, siglen);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(token.data, token.len));
+	return cstring_to_text_with_len(token.data, token.len);
+}
+
+/*
+ * Sign claims with the private key of kid: header
+ * {"alg":"RS256","typ":"at+jwt","kid":kid}, compact JSON claims, RS256.
+ */
+Datum
+agentidp__sign_jwt(PG_FUNCTION_ARGS)
+{
+	char	   *kid = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(1);
+	Jsonb	   *claims = PG_GETARG_JSONB_P(2);
+
+	PG_RETURN_TEXT_P(JwtSign(kid, sealed, JWT_ACCESS_TYP, claims));
+}
+
+/*
+ * Refuse a typ for _sign_jws/_verify_jws: the access-token typ (those
+ * entry points must never mint or accept an access token, whose verifier
+ * has a stricter key policy), and anything but 1..JWT_MAX_TYP characters
+ * of [A-Za-z0-9.+_-] (it goes into the header unescaped).
+ */
+static void
+JwtCheckTyp(const char *typ)
+{
+	size_t		n = strlen(typ);
+	size_t		i;
+	bool		ok = n >= 1 && n <= JWT_MAX_TYP;
+
+	for (i = 0; ok && i < n; i++)
+	{
+		char		c = typ[i];
+
+		ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '.' || c == '+' || c == '_' || c == '-';
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_AIDP_INVALID_INPUT),
+				 errmsg("invalid JWS type \"%s\"", typ),
+				 errdetail("A type is 1 to %d characters of A-Z, a-z, 0-9, '.', '+', '_' and '-'.",
+						   JWT_MAX_TYP)));
+	if (pg_strcasecmp(typ, JWT_ACCESS_TYP) == 0 || pg_strcasecmp(typ, "application/at+jwt") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_AIDP_INVALID_INPUT),
+				 errmsg("JWS type \"%s\" is reserved for access tokens", typ),
+				 errhint("Use _sign_jwt and _verify_jwt for access tokens.")));
+}
+
+/*
+ * Sign claims as a JWS of the given typ (not an access token) with the
+ * private key of kid.
+ */
+Datum
+agentidp__sign_jws(PG_FUNCTION_ARGS)
+{
+	char	   *kid = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(1);
+	char	   *typ = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Jsonb	   *claims = PG_GETARG_JSONB_P(3);
+
+	JwtCheckTyp(typ);
+	PG_RETURN_TEXT_P(JwtSign(kid, sealed, typ, claims));
 }
 
 /*
  * The public key of kid if that key may verify now (status active or
- * retiring), else NULL.  The status is read on every call; the parsed key
- * is cached by kid and PEM digest.
+ * retiring; any status at all when anyStatus), else NULL.  The status is
+ * read on every call; the parsed key is cached by kid and PEM digest.
  */
 static EVP_PKEY *
-JwtPublicKey(const char *kid)
+JwtPublicKey(const char *kid, bool anyStatus)
 {
 	HTAB	   *cache = JwtKeyCache(&publicKeys, "agentidp public keys");
 	Datum		arg = CStringGetTextDatum(kid);
@@ -329,21 +403,26 @@ JwtPublicKey(const char *kid)
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	if (publicKeyPlan == NULL)
+	if ((anyStatus ? anyPublicKeyPlan : publicKeyPlan) == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT public_pem FROM agentidp.signing_keys"
+		plan = SPI_prepare(anyStatus ?
+						   "SELECT public_pem FROM agentidp.signing_keys WHERE kid = $1" :
+						   "SELECT public_pem FROM agentidp.signing_keys"
 						   " WHERE kid = $1 AND status IN ('active', 'retiring')",
 						   1, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		if ((rc = SPI_keepplan(plan)) != 0)
 			elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
-		publicKeyPlan = plan;
+		if (anyStatus)
+			anyPublicKeyPlan = plan;
+		else
+			publicKeyPlan = plan;
 	}
-	rc = SPI_execute_plan(publicKeyPlan, &arg, NULL, true, 1);
+	rc = SPI_execute_plan(anyStatus ? anyPublicKeyPlan : publicKeyPlan, &arg, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 1)
@@ -405,7 +484,7 @@ agentidp__verify_jwt(PG_FUNCTION_ARGS)
 	tok = palloc(sizeof(JwsToken));
 	if (jws_parse(VARDATA_ANY(token), len, tok) < 0)
 		PG_RETURN_NULL();
-	pkey = JwtPublicKey(tok->kid);
+	pkey = JwtPublicKey(tok->kid, false);
 	if (pkey == NULL)
 		PG_RETURN_NULL();
 	if (!jws_rs256_verify(pkey, (const uint8 *) tok->signing_input,
@@ -414,4 +493,109 @@ agentidp__verify_jwt(PG_FUNCTION_ARGS)
 	/* jws_parse refused everything jsonb_in could refuse. */
 	claims = pnstrdup((const char *) tok->payload, tok->payload_len);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+}
+
+/* The string member key of a jsonb object, or NULL if absent or not a string. */
+static JsonbValue *
+JwtStringMember(Jsonb *jb, const char *key)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
+	return (v != NULL && v->type == jbvString) ? v : NULL;
+}
+
+/*
+ * Decode one base64url part of a compact JWS into a palloc'd buffer, or
+ * return NULL.  Unlike jws_split this has no fixed size limit: a checkpoint
+ * carries one head per audit stream and may exceed JWS_MAX_TOKEN.
+ */
+static uint8 *
+JwtDecodePart(const char *part, size_t n, size_t *outlen)
+{
+	uint8	   *out;
+
+	if (n == 0)
+		return NULL;
+	out = palloc(n / 4 * 3 + 2);
+	if (jws_b64url_decode(part, n, out, outlen) < 0)
+	{
+		pfree(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Verify a compact RS256 JWS of the given typ (never at+jwt) and return its
+ * claims, or NULL for any bad token: a malformed token, a header other than
+ * exactly {alg: "RS256", typ, kid}, an unknown kid or a bad signature.  The
+ * key may have any status, retired included: such documents outlive the
+ * key that signed them, and the caller reports which key it was.
+ */
+Datum
+agentidp__verify_jws(PG_FUNCTION_ARGS)
+{
+	text	   *token = PG_GETARG_TEXT_PP(0);
+	char	   *typ = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const char *data = VARDATA_ANY(token);
+	size_t		len = VARSIZE_ANY_EXHDR(token);
+	const char *dot1;
+	const char *dot2;
+	uint8	   *hdr;
+	uint8	   *payload;
+	uint8	   *sig;
+	size_t		hdrlen,
+				payloadlen,
+				siglen;
+	Jsonb	   *header;
+	JsonbValue *alg;
+	JsonbValue *htyp;
+	JsonbValue *kid;
+	char		kidbuf[JWS_MAX_KID + 1];
+	EVP_PKEY   *pkey;
+
+	JwtCheckTyp(typ);
+	/* Exactly three parts; the decoder refuses every byte outside base64url. */
+	dot1 = memchr(data, '.', len);
+	if (dot1 == NULL)
+		PG_RETURN_NULL();
+	dot2 = memchr(dot1 + 1, '.', len - (dot1 + 1 - data));
+	if (dot2 == NULL || memchr(dot2 + 1, '.', len - (dot2 + 1 - data)) != NULL)
+		PG_RETURN_NULL();
+	hdr = JwtDecodePart(data, dot1 - data, &hdrlen);
+	payload = JwtDecodePart(dot1 + 1, dot2 - (dot1 + 1), &payloadlen);
+	sig = JwtDecodePart(dot2 + 1, len - (dot2 + 1 - data), &siglen);
+	if (hdr == NULL || payload == NULL || sig == NULL)
+		PG_RETURN_NULL();
+	/* Strict JSON first, so jsonb_in cannot fail and sees no duplicates. */
+	if (jws_json_check_object((const char *) hdr, hdrlen) < 0 ||
+		jws_json_check_object((const char *) payload, payloadlen) < 0)
+		PG_RETURN_NULL();
+	header = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+												CStringGetDatum(pnstrdup((const char *) hdr, hdrlen))));
+	/* Exactly three members: no jwk, jku, x5u, x5c or crit is considered. */
+	if (JsonContainerSize(&header->root) != 3 ||
+		(alg = JwtStringMember(header, "alg")) == NULL ||
+		(htyp = JwtStringMember(header, "typ")) == NULL ||
+		(kid = JwtStringMember(header, "kid")) == NULL)
+		PG_RETURN_NULL();
+	if (alg->val.string.len != 5 || memcmp(alg->val.string.val, "RS256", 5) != 0 ||
+		htyp->val.string.len != (int) strlen(typ) ||
+		memcmp(htyp->val.string.val, typ, strlen(typ)) != 0 ||
+		!jws_kid_valid(kid->val.string.val, kid->val.string.len))
+		PG_RETURN_NULL();
+	memcpy(kidbuf, kid->val.string.val, kid->val.string.len);
+	kidbuf[kid->val.string.len] = '\0';
+	pkey = JwtPublicKey(kidbuf, true);
+	if (pkey == NULL)
+		PG_RETURN_NULL();
+	if (!jws_rs256_verify(pkey, (const uint8 *) data, dot2 - data, sig, siglen))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(pnstrdup((const char *) payload, payloadlen))));
 }

@@ -71,6 +71,14 @@ SELECT agentidp.introspect_token(agentidp._sign_jwt(:'kid', :'penc', pg_temp.jwt
 	   || jsonb_build_object('jti', gen_random_uuid()))) AS unknown_jti;
 SELECT agentidp.introspect_token(agentidp._sign_jwt(:'kid', :'penc', pg_temp.jwt_part(:'tok', 2)
 	   || jsonb_build_object('sub', :'other'))) AS other_subject;
+-- A missing or non-number exp/nbf is inactive (a NULL jsonb_typeof once
+-- slipped through the check).
+SELECT agentidp.introspect_token(agentidp._sign_jwt(:'kid', :'penc', pg_temp.jwt_part(:'tok', 2)
+	   - 'exp')) AS exp_missing;
+SELECT agentidp.introspect_token(agentidp._sign_jwt(:'kid', :'penc', pg_temp.jwt_part(:'tok', 2)
+	   - 'nbf')) AS nbf_missing;
+SELECT agentidp.introspect_token(agentidp._sign_jwt(:'kid', :'penc', pg_temp.jwt_part(:'tok', 2)
+	   || '{"exp": "9999999999"}')) AS exp_string;
 
 -- Really expired: a 5-second token, then wait.
 SET agentidp.token_ttl = 5;
@@ -165,3 +173,34 @@ SELECT agentidp.introspect_token(:'etok')->'active' AS before_expiry;
 UPDATE agentidp.credentials SET expires_at = now() - interval '1 second' WHERE id = :'ecr';
 SELECT agentidp.introspect_token(:'etok') AS credential_expired;
 SELECT agentidp.revocation_snapshot()->'clients' ? :'ecid' AS snapshot_has_expired_client;
+
+-- revocation_log: every revocation-relevant change is logged in its own
+-- transaction, and revocations_since() is what the bridge applies: a forged
+-- pg_notify on the channel (any role may send one) adds nothing.
+SELECT max(seq) AS seq0 FROM agentidp.revocation_log \gset
+SELECT agentidp.issue_token(:'ocid', :'osec')->>'access_token' AS otok \gset
+SELECT agentidp.revoke_token(:'otok');
+SELECT (agentidp.suspend_agent(:'other')).status AS suspended_other;
+BEGIN;
+SELECT (agentidp.reactivate_agent(:'other')).status AS rolled_back;
+ROLLBACK;
+SELECT pg_notify('agentidp_revocation', json_build_object('kind', 'agent', 'id', :'other', 'status', 'active')::text);
+SELECT e->>'kind' AS kind,
+	   e->>'subject' IN (:'other', pg_temp.jwt_part(:'otok', 2)->>'jti') AS subject_ok,
+	   e->>'status' AS status,
+	   e->'exp' = pg_temp.jwt_part(:'otok', 2)->'exp' AS exp_is_token_exp
+  FROM jsonb_array_elements(agentidp.revocations_since(:seq0)->'entries') AS e;
+SELECT r->'next' = (SELECT to_jsonb(max(seq)) FROM agentidp.revocation_log) AS next_is_last,
+	   r->'more' AS more,
+	   jsonb_array_length(agentidp.revocations_since((r->>'next')::bigint)->'entries') AS nothing_after
+  FROM agentidp.revocations_since(:seq0) AS r;
+SELECT (agentidp.revocations_since(NULL)->'entries') @> (agentidp.revocations_since(:seq0)->'entries') AS null_is_start;
+SELECT (agentidp.reactivate_agent(:'other')).status AS reactivated_other;
+-- The rolled-back reactivation left a gap in seq that is less than a minute
+-- old (it could be a transaction still in flight): the row after it is
+-- returned, but the cursor stays before the gap so that it is read again.
+SELECT (SELECT array_agg(e->>'status' ORDER BY (e->>'seq')::bigint)
+		  FROM jsonb_array_elements(r->'entries') AS e) AS statuses,
+	   (r->>'next')::bigint = (SELECT max(seq) FROM agentidp.revocation_log WHERE status = 'suspended')
+		   AS next_before_gap
+  FROM agentidp.revocations_since(:seq0) AS r;

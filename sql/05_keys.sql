@@ -101,6 +101,12 @@ SELECT agentidp.introspect_token(:'tok2')->'active' AS other_key_unaffected;
 -- Its tokens were marked revoked too (the bridge's cache hears of them).
 SELECT count(*) FILTER (WHERE revoked_at IS NULL AND expires_at > now()) AS live_tokens_of_retired_key
   FROM agentidp.tokens WHERE kid = :'k_active';
+-- Key changes are in revocation_log, so the bridge drops a retired key and
+-- reloads the JWKS (a new next key included) at once.
+SELECT (SELECT status FROM agentidp.revocation_log WHERE kind = 'key' AND subject = :'k_active'
+		 ORDER BY seq DESC LIMIT 1) AS logged_retired,
+	   (SELECT array_agg(DISTINCT status ORDER BY status) FROM agentidp.revocation_log
+		 WHERE kind = 'key') AS logged_key_statuses;
 SELECT replace(pg_temp.err(format('SELECT agentidp.retire_signing_key(%L)', :'k_active')), :'k_active', '<kid>') AS err;
 SELECT pg_temp.err($$SELECT agentidp.retire_signing_key('no-such-kid')$$);
 

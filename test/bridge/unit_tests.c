@@ -217,12 +217,83 @@ test_jwt(void)
 					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"exp\":2000,\"jti\":\"j\"}");
 	CHECK("wrong issuer refused", !verifies(tok, pub, 1500, &why));
 	free(tok);
+	/* Every token we issue carries exp and nbf: one without either is refused. */
+	tok = make_token(key, hdr,
+					 "{\"iss\":\"https://idp.test\",\"sub\":\"0d9f4bd7-5d40-4c3a-a1a5-"
+					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"nbf\":1000,\"jti\":\"j\"}");
+	CHECK("missing exp refused", !verifies(tok, pub, 1500, &why));
+	free(tok);
+	tok = make_token(key, hdr,
+					 "{\"iss\":\"https://idp.test\",\"sub\":\"0d9f4bd7-5d40-4c3a-a1a5-"
+					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"exp\":2000,\"jti\":\"j\"}");
+	CHECK("missing nbf refused", !verifies(tok, pub, 1500, &why));
+	free(tok);
+	tok = make_token(key, hdr,
+					 "{\"iss\":\"https://idp.test\",\"sub\":\"0d9f4bd7-5d40-4c3a-a1a5-"
+					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"nbf\":\"1000\",\"exp\":2000,"
+					 "\"jti\":\"j\"}");
+	CHECK("string nbf refused", !verifies(tok, pub, 1500, &why));
+	free(tok);
 	tok = make_token(key, "{\"alg\":\"none\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", claims);
 	*strrchr(tok, '.') = '\0';
 	CHECK("alg none without signature refused", !verifies(tok, pub, 1500, &why));
 	free(tok);
 	CHECK("garbage refused", !verifies("a.b.c", pub, 1500, &why));
 	CHECK("two-part token refused", !verifies("abc.def", pub, 1500, &why));
+
+	/* Extreme times: the leeway must not overflow (exp + 30, nbf - 30 were UB). */
+	tok = make_token(key, hdr,
+					 "{\"iss\":\"https://idp.test\",\"sub\":\"0d9f4bd7-5d40-4c3a-a1a5-"
+					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"exp\":9223372036854775807,"
+					 "\"nbf\":-9223372036854775808,\"jti\":\"j\"}");
+	CHECK("exp at INT64_MAX and nbf at INT64_MIN verify without overflow",
+		  verifies(tok, pub, 1500, &why));
+	free(tok);
+	tok = make_token(key, hdr,
+					 "{\"iss\":\"https://idp.test\",\"sub\":\"0d9f4bd7-5d40-4c3a-a1a5-"
+					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"exp\":-9223372036854775808,"
+					 "\"jti\":\"j\"}");
+	CHECK("exp at INT64_MIN refused as expired",
+		  !verifies(tok, pub, 1500, &why) && strcmp(why, "token expired") == 0);
+	free(tok);
+	tok = make_token(key, hdr,
+					 "{\"iss\":\"https://idp.test\",\"sub\":\"0d9f4bd7-5d40-4c3a-a1a5-"
+					 "2b7c2b8f7a10\",\"client_id\":\"c\",\"exp\":2000,"
+					 "\"nbf\":9223372036854775807,\"jti\":\"j\"}");
+	CHECK("nbf at INT64_MAX refused as not yet valid",
+		  !verifies(tok, pub, 1500, &why) && strcmp(why, "token not yet valid") == 0);
+	free(tok);
+
+	/* Audience: only a token whose aud is exactly the given audience matches. */
+	{
+		struct jwt_claims c;
+		int own, other, none;
+
+		tok = make_token(key, hdr,
+						 "{\"iss\":\"https://idp.test\",\"aud\":\"https://idp.test\",\"sub\":"
+						 "\"0d9f4bd7-5d40-4c3a-a1a5-2b7c2b8f7a10\",\"client_id\":\"c\","
+						 "\"nbf\":1000,\"exp\":2000,\"jti\":\"j\"}");
+		own = jwt_verify_with(tok, pub, "https://idp.test", 1500, &c, NULL, &why) == 0 &&
+			  jwt_aud_is(&c, "https://idp.test") && !jwt_aud_is(&c, "https://rs.example");
+		jwt_claims_free(&c);
+		free(tok);
+		tok = make_token(key, hdr,
+						 "{\"iss\":\"https://idp.test\",\"aud\":[\"https://idp.test\"],\"sub\":"
+						 "\"0d9f4bd7-5d40-4c3a-a1a5-2b7c2b8f7a10\",\"client_id\":\"c\","
+						 "\"nbf\":1000,\"exp\":2000,\"jti\":\"j\"}");
+		other = jwt_verify_with(tok, pub, "https://idp.test", 1500, &c, NULL, &why) == 0 &&
+				!jwt_aud_is(&c, "https://idp.test");
+		jwt_claims_free(&c);
+		free(tok);
+		tok = make_token(key, hdr, claims);
+		none = jwt_verify_with(tok, pub, "https://idp.test", 1500, &c, NULL, &why) == 0 &&
+			   !jwt_aud_is(&c, "https://idp.test");
+		jwt_claims_free(&c);
+		free(tok);
+		CHECK("aud equal to the audience matches, another does not", own);
+		CHECK("aud as an array does not match (we issue one string)", other);
+		CHECK("missing aud does not match", none);
+	}
 
 	BN_free(n);
 	BN_free(e);
