@@ -241,12 +241,15 @@ ensure_connected(struct slot *s, struct db_error *err)
 		struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
 
 		/*
-		 * Readable while idle: either EOF/FATAL (drop it) or a harmless
-		 * asynchronous message such as ParameterStatus after a reload.
+		 * Readable while idle: the server has something to say between
+		 * queries, almost always the FATAL "terminating connection" of a
+		 * restart or pg_terminate_backend. libpq may still report the
+		 * connection OK after reading that message (the EOF comes in a later
+		 * read), so drop it rather than fail the next request with 503; the
+		 * rare harmless message (ParameterStatus after a reload) costs one
+		 * reconnect.
 		 */
-		if (PQstatus(s->conn) != CONNECTION_OK ||
-			(poll(&pfd, 1, 0) != 0 &&
-			 (PQconsumeInput(s->conn) == 0 || PQstatus(s->conn) != CONNECTION_OK)))
+		if (PQstatus(s->conn) != CONNECTION_OK || poll(&pfd, 1, 0) != 0)
 			drop_connection(s);
 	}
 	if (s->conn == NULL) {
