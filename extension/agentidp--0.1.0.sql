@@ -396,12 +396,15 @@ BEGIN
 			$1->>'status',
 			pg_catalog.to_timestamp(($1->>'exp')::double precision));
 	-- Rows older than a token lifetime (plus a margin) matter to no live
-	-- token; SKIP LOCKED so concurrent revocations never queue on the purge.
+	-- token.  The scan walks the logged_at index from its oldest end and
+	-- stops at the cutoff (now() is stable, so it can bound the index scan;
+	-- ordering by seq instead read every young row on every call), and
+	-- SKIP LOCKED keeps concurrent revocations from queueing on the purge.
 	DELETE FROM agentidp.revocation_log AS l
 	 WHERE l.seq IN (SELECT o.seq FROM agentidp.revocation_log AS o
-					  WHERE o.logged_at < pg_catalog.clock_timestamp()
+					  WHERE o.logged_at < pg_catalog.now()
 						  - (agentidp._setting_seconds('agentidp.token_ttl', 3600) + 600) * '1 second'::interval
-					  ORDER BY o.seq LIMIT 100 FOR UPDATE SKIP LOCKED);
+					  ORDER BY o.logged_at LIMIT 100 FOR UPDATE SKIP LOCKED);
 	PERFORM pg_catalog.pg_notify('agentidp_revocation', $1::text);
 END
 $$;
@@ -1455,6 +1458,108 @@ $$;
 COMMENT ON FUNCTION agentidp.revoke_token(text, uuid) IS
 	'RFC 7009 revocation, idempotent; with requesting_agent only that agent''s own tokens are revoked, others silently ignored';
 
+-- Batches: many requests in one call, one transaction and one commit (one
+-- WAL flush instead of one per request; DESIGN.md section 5).  Each request
+-- runs in its own subtransaction, so a refused one is audited and answered
+-- without touching the others, and its outcome sits at its own index of the
+-- answer: {"token": <issue_token body>} or {"agent_id": ...} on success,
+-- {"sqlstate", "message", "detail", "hint"} on failure.  At most 64
+-- requests: each subtransaction that writes takes a subtransaction id, and
+-- past 64 in one transaction every session's snapshots get slower.
+CREATE FUNCTION agentidp._check_batch(requests jsonb)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS $$
+BEGIN
+	IF $1 IS NULL OR pg_catalog.jsonb_typeof($1) <> 'array' THEN
+		RAISE EXCEPTION 'requests must be a JSON array' USING ERRCODE = '22023';
+	END IF;
+	IF pg_catalog.jsonb_array_length($1) NOT BETWEEN 1 AND 64 THEN
+		RAISE EXCEPTION 'a batch holds 1 to 64 requests, not %', pg_catalog.jsonb_array_length($1)
+			USING ERRCODE = '22023';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements($1) AS e
+				WHERE pg_catalog.jsonb_typeof(e) <> 'object') THEN
+		RAISE EXCEPTION 'every request of a batch must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+END
+$$;
+
+-- The error entry of a batch answer, from the diagnostics of a caught error.
+CREATE FUNCTION agentidp._batch_error(sqlstate text, message text, detail text, hint text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS $$
+	SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		'sqlstate', $1, 'message', $2, 'detail', NULLIF($3, ''), 'hint', NULLIF($4, '')))
+$$;
+
+CREATE FUNCTION agentidp.issue_tokens(requests jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r		jsonb;
+	answer	jsonb[] := '{}';
+	st		text;
+	msg		text;
+	det		text;
+	hnt		text;
+BEGIN
+	PERFORM agentidp._check_batch($1);
+	FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements($1) AS e LOOP
+		BEGIN
+			PERFORM agentidp.set_request_context((r->>'ip')::inet, r->>'user_agent', NULL);
+			answer := answer || pg_catalog.jsonb_build_object('token',
+				agentidp.issue_token(r->>'client_id', r->>'client_secret', r->>'scope',
+									 r->>'audience'));
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+			answer := answer || agentidp._batch_error(st, msg, det, hnt);
+		END;
+	END LOOP;
+	RETURN pg_catalog.to_jsonb(answer);
+END
+$$;
+COMMENT ON FUNCTION agentidp.issue_tokens(jsonb) IS
+	'issue_token for up to 64 requests {client_id, client_secret, scope, audience, ip, user_agent} in one transaction; answer i is {"token": ...} or {"sqlstate", "message", ...}';
+
+CREATE FUNCTION agentidp.revoke_tokens(requests jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r		jsonb;
+	who		uuid;
+	answer	jsonb[] := '{}';
+	st		text;
+	msg		text;
+	det		text;
+	hnt		text;
+BEGIN
+	PERFORM agentidp._check_batch($1);
+	FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements($1) AS e LOOP
+		BEGIN
+			PERFORM agentidp.set_request_context((r->>'ip')::inet, r->>'user_agent', NULL);
+			SELECT a.agent_id INTO who
+			  FROM agentidp.authenticate_client(r->>'client_id', r->>'client_secret') AS a;
+			PERFORM agentidp.revoke_token(r->>'token', who);
+			answer := answer || pg_catalog.jsonb_build_object('agent_id', who);
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+			answer := answer || agentidp._batch_error(st, msg, det, hnt);
+		END;
+	END LOOP;
+	RETURN pg_catalog.to_jsonb(answer);
+END
+$$;
+COMMENT ON FUNCTION agentidp.revoke_tokens(jsonb) IS
+	'RFC 7009 revocation for up to 64 requests {token, client_id, client_secret, ip, user_agent} in one transaction, each client authenticated and limited to its own tokens; answer i is {"agent_id": ...} or {"sqlstate", "message", ...}';
+
 CREATE FUNCTION agentidp.revocation_snapshot()
 RETURNS jsonb
 LANGUAGE sql STABLE CALLED ON NULL INPUT PARALLEL SAFE
@@ -1836,6 +1941,8 @@ GRANT EXECUTE ON FUNCTION
 	agentidp.issue_token(text, text, text, text),
 	agentidp.introspect_token(text),
 	agentidp.revoke_token(text, uuid),
+	agentidp.issue_tokens(jsonb),
+	agentidp.revoke_tokens(jsonb),
 	agentidp.revocation_snapshot(),
 	agentidp.revocations_since(bigint),
 	agentidp.jwks(),
