@@ -23,6 +23,10 @@ static const struct env_var vars[] = {
 	 "public URL; default: the database's agentidp.issuer (must match if set)"},
 	{"AGENTIDP_THREADS", "32", "HTTP worker threads (1..1024)"},
 	{"AGENTIDP_DB_POOL_SIZE", "16", "PostgreSQL connections (1..1000)"},
+	{"AGENTIDP_BATCH_MAX", "32",
+	 "token requests (issue or revoke) sent to the database in one transaction (1..64)"},
+	{"AGENTIDP_BATCH_CONCURRENCY", "4",
+	 "batches of one kind in the database at once (1..1000; at most the pool size)"},
 	{"AGENTIDP_RATE_LIMIT", "100", "requests per minute per client IP, 0 = off"},
 	{"AGENTIDP_POLICY_FILE", "policies/data.json", "authorization policy data, reloaded on SIGHUP"},
 	{"AGENTIDP_OPA_URL", NULL, "ask this OPA server instead of the native evaluator"},
@@ -83,6 +87,8 @@ config_load(char **err)
 	cfg.trusted_proxies = env("AGENTIDP_TRUSTED_PROXIES");
 	if (env_long("AGENTIDP_THREADS", 1, 1024, &cfg.threads, err) != 0 ||
 		env_long("AGENTIDP_DB_POOL_SIZE", 1, 1000, &cfg.db_pool_size, err) != 0 ||
+		env_long("AGENTIDP_BATCH_MAX", 1, 64, &cfg.batch_max, err) != 0 ||
+		env_long("AGENTIDP_BATCH_CONCURRENCY", 1, 1000, &cfg.batch_concurrency, err) != 0 ||
 		env_long("AGENTIDP_RATE_LIMIT", 0, 100000000, &cfg.rate_limit, err) != 0 ||
 		env_long("AGENTIDP_MAX_BODY", 1024, 64L * 1024 * 1024, &cfg.max_body, err) != 0 ||
 		env_long("AGENTIDP_CONN_TIMEOUT", 1, 3600, &cfg.conn_timeout, err) != 0 ||

@@ -20,6 +20,8 @@ struct config {
 	const char *trusted_proxies; /* AGENTIDP_TRUSTED_PROXIES or NULL; parsed by http_proxy.c */
 	long threads;
 	long db_pool_size;
+	long batch_max;
+	long batch_concurrency;
 	long rate_limit;
 	long max_body;
 	long conn_timeout;

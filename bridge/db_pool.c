@@ -28,17 +28,13 @@ struct stmt_def {
  * to the agent of the path: zero rows means it does not.
  */
 static const struct stmt_def stmts[STMT_COUNT] = {
-	[STMT_ISSUE_TOKEN] = {CTX "SELECT agentidp.issue_token($4, $5, $6, $7)::text FROM ctx", 1},
+	/* Batches (db_batch.c): each request carries its own context. */
+	[STMT_ISSUE_TOKENS] = {"SELECT agentidp.issue_tokens($1::jsonb)::text", 0},
+	[STMT_REVOKE_TOKENS] = {"SELECT agentidp.revoke_tokens($1::jsonb)::text", 0},
 	[STMT_AUTH_CLIENT] = {CTX
 						  "SELECT to_jsonb(agentidp.authenticate_client($4, $5))::text FROM ctx",
 						  1},
 	[STMT_INTROSPECT] = {CTX "SELECT agentidp.introspect_token($4)::text FROM ctx", 1},
-	[STMT_REVOKE_TOKEN] =
-		{CTX ", who AS MATERIALIZED (SELECT (agentidp.authenticate_client($5, "
-			 "$6)).agent_id AS agent_id FROM ctx) "
-			 "SELECT agentidp.revoke_token($4, who.agent_id)::text || who.agent_id::text "
-			 "FROM who",
-		 1},
 	[STMT_RECORD_FAILURE] = {CTX "SELECT agentidp.record_failure($4, $5, $6)::text FROM ctx", 1},
 	[STMT_REGISTER_AGENT] = {CTX "SELECT to_jsonb(agentidp.register_agent($4, $5, "
 								 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text($6::jsonb)), "

@@ -15,10 +15,10 @@
 #include <stddef.h>
 
 enum db_stmt {
-	STMT_ISSUE_TOKEN,       /* client_id, client_secret, scope, audience */
+	STMT_ISSUE_TOKENS,      /* JSON array of requests (db_batch.h) */
+	STMT_REVOKE_TOKENS,     /* JSON array of requests (db_batch.h) */
 	STMT_AUTH_CLIENT,       /* client_id, client_secret */
 	STMT_INTROSPECT,        /* token */
-	STMT_REVOKE_TOKEN,      /* token, client_id, client_secret; returns the caller's agent id */
 	STMT_RECORD_FAILURE,    /* action, client_id, reason */
 	STMT_REGISTER_AGENT,    /* name, owner, capabilities json, description, metadata json */
 	STMT_GET_AGENT,         /* id */

@@ -7,6 +7,7 @@
  */
 #include "cache_redis.h"
 #include "config.h"
+#include "db_batch.h"
 #include "db_pool.h"
 #include "http_auth.h"
 #include "http_server.h"
@@ -93,6 +94,10 @@ main(int argc, char **argv)
 		free(err);
 		return 1;
 	}
+	/* Two kinds share the pool: leave room for the other routes. */
+	db_batch_init((int)cfg.batch_max, (int)(cfg.batch_concurrency < cfg.db_pool_size
+												? cfg.batch_concurrency
+												: cfg.db_pool_size));
 	if (resolve_issuer() != 0)
 		return 1;
 	jwt_init(cfg.issuer);

@@ -1,6 +1,8 @@
 /* metrics.c: counters and histograms in the Prometheus text format 0.0.4. */
 #include "metrics.h"
 
+#include "db_batch.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -282,6 +284,24 @@ metrics_render(size_t pool_in_use, size_t pool_size)
 	gauge(&b, "agentidp_db_pool_in_use", "Database connections currently lent to requests.",
 		  (double)pool_in_use);
 	gauge(&b, "agentidp_db_pool_size", "Database connections in the pool.", (double)pool_size);
+	sb_printf(&b, "# HELP agentidp_db_batches_total Calls of issue_tokens/revoke_tokens (one "
+				  "transaction each).\n# TYPE agentidp_db_batches_total counter\n");
+	for (int k = 0; k < BATCH_KINDS; k++) {
+		unsigned long long calls, reqs;
+
+		db_batch_stats((enum batch_kind)k, &calls, &reqs);
+		sb_printf(&b, "agentidp_db_batches_total{kind=\"%s\"} %llu\n",
+				  db_batch_kind_name((enum batch_kind)k), calls);
+	}
+	sb_printf(&b, "# HELP agentidp_db_batched_requests_total Token requests carried by those "
+				  "calls.\n# TYPE agentidp_db_batched_requests_total counter\n");
+	for (int k = 0; k < BATCH_KINDS; k++) {
+		unsigned long long calls, reqs;
+
+		db_batch_stats((enum batch_kind)k, &calls, &reqs);
+		sb_printf(&b, "agentidp_db_batched_requests_total{kind=\"%s\"} %llu\n",
+				  db_batch_kind_name((enum batch_kind)k), reqs);
+	}
 	gauge(&b, "agentidp_db_up", "1 if the last database operation succeeded.",
 		  (double)atomic_load(&db_up));
 	gauge(&b, "agentidp_redis_up", "1 if the last Redis operation succeeded.",

@@ -4,6 +4,7 @@
  * /api/v1/token/revoke (RFC 7009). Errors use RFC 6749 §5.2 codes.
  */
 #include "cache_redis.h"
+#include "db_batch.h"
 #include "db_errors.h"
 #include "http_auth.h"
 #include "log.h"
@@ -99,6 +100,32 @@ read_form(struct request *r, struct form *f, const char **why)
 	return 0;
 }
 
+/* Set a string member of o, JSON null for NULL; -1 when s is not UTF-8. */
+static int
+set_str(json_t *o, const char *key, const char *s)
+{
+	json_t *v = s != NULL ? json_string(s) : json_null();
+
+	if (v == NULL)
+		return -1;
+	json_object_set_new(o, key, v);
+	return 0;
+}
+
+/* Reply with an answer of db_batch_call as compact JSON. */
+static void
+reply_answer(struct request *r, json_t *answer)
+{
+	char *body = json_dumps(answer, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (body == NULL) {
+		reply_oauth_error(r, 500, "server_error", "out of memory");
+		return;
+	}
+	reply_bytes(r, 200, "application/json", body, strlen(body));
+	free(body);
+}
+
 /* Seconds until the first day of next month (UTC), when the quota resets. */
 static long
 seconds_to_next_month(void)
@@ -119,10 +146,10 @@ route_token(struct request *r)
 	struct form f;
 	struct client_auth ca = {0};
 	const char *why, *grant, *aud, *res_param;
-	const char *args[4];
 	struct db_context ctx = req_db_context(r, NULL);
-	struct db_result res;
+	json_t *item = NULL, *answer = NULL;
 	struct db_error err;
+	int rc;
 
 	if (read_form(r, &f, &why) != 0) {
 		refuse(r, 400, "invalid_request", why, NULL);
@@ -152,11 +179,18 @@ route_token(struct request *r)
 		refuse(r, 400, "invalid_request", "audience and resource disagree", ca.client_id);
 		goto done;
 	}
-	args[0] = ca.client_id;
-	args[1] = ca.client_secret;
-	args[2] = form_get(&f, "scope");
-	args[3] = aud ? aud : res_param;
-	if (db_call(STMT_ISSUE_TOKEN, &ctx, args, 4, &res, &err) != 0) {
+	item = json_object();
+	if (item == NULL || set_str(item, "client_id", ca.client_id) != 0 ||
+		set_str(item, "client_secret", ca.client_secret) != 0 ||
+		set_str(item, "scope", form_get(&f, "scope")) != 0 ||
+		set_str(item, "audience", aud ? aud : res_param) != 0 ||
+		set_str(item, "ip", ctx.ip) != 0 || set_str(item, "user_agent", ctx.user_agent) != 0) {
+		refuse(r, 400, "invalid_request", "parameters and User-Agent must be valid UTF-8", NULL);
+		goto done;
+	}
+	/* Batched with concurrent requests: one commit for all (db_batch.h). */
+	rc = db_batch_call(BATCH_ISSUE, item, &answer, &err);
+	if (rc != 0) {
 		/* The extension audited this refusal itself. */
 		reply_db_error(r, &err, 1);
 		reply_header(r, "Pragma", "no-cache");
@@ -176,17 +210,17 @@ route_token(struct request *r)
 		}
 		goto done;
 	}
-	if (res.nrows != 1 || res.rows[0] == NULL) {
-		db_result_free(&res);
+	if (!json_is_object(answer)) {
 		reply_oauth_error(r, 500, "server_error", "unexpected database result");
 		goto done;
 	}
-	reply_bytes(r, 200, "application/json", res.rows[0], strlen(res.rows[0]));
+	reply_answer(r, answer);
 	reply_header(r, "Cache-Control", "no-store");
 	reply_header(r, "Pragma", "no-cache");
-	db_result_free(&res);
 	metrics_token_issued();
 done:
+	json_decref(answer);
+	json_decref(item);
 	client_auth_free(&ca);
 	form_free(&f);
 }
@@ -318,9 +352,8 @@ route_token_revoke(struct request *r)
 	struct form f;
 	struct client_auth ca = {0};
 	const char *why, *token;
-	const char *args[3];
 	struct db_context ctx = req_db_context(r, NULL);
-	struct db_result res;
+	json_t *item = NULL, *answer = NULL;
 	struct db_error err;
 	struct jwt_claims claims;
 
@@ -341,34 +374,42 @@ route_token_revoke(struct request *r)
 		reply_oauth_error(r, 400, "invalid_request", "token is required");
 		goto done;
 	}
-	args[0] = token;
-	args[1] = ca.client_id;
-	args[2] = ca.client_secret;
-	if (db_call(STMT_REVOKE_TOKEN, &ctx, args, 3, &res, &err) != 0) {
+	item = json_object();
+	if (item == NULL || set_str(item, "token", token) != 0 ||
+		set_str(item, "client_id", ca.client_id) != 0 ||
+		set_str(item, "client_secret", ca.client_secret) != 0 || set_str(item, "ip", ctx.ip) != 0 ||
+		set_str(item, "user_agent", ctx.user_agent) != 0) {
+		reply_oauth_error(r, 400, "invalid_request",
+						  "parameters and User-Agent must be valid UTF-8");
+		goto done;
+	}
+	/* Batched with concurrent revocations: one commit for all (db_batch.h). */
+	if (db_batch_call(BATCH_REVOKE, item, &answer, &err) != 0) {
 		reply_db_error(r, &err, 1);
 		if (r->status == 401)
 			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
 		goto done;
 	}
 	/*
-	 * The row is the authenticated agent. Write the revocation to the cache
+	 * The answer is the authenticated agent. Write the revocation to the cache
 	 * now (the NOTIFY follows) only for that agent's own, genuine token, so
 	 * nobody can poison the cache with someone else's jti.
 	 */
-	if (res.nrows == 1 && res.rows[0] != NULL) {
+	if (json_is_string(answer)) {
 		const char *why2;
 
 		if (jwt_verify(token, &claims, &why2) == 0) {
-			if (strcasecmp(claims.sub, res.rows[0]) == 0)
+			if (strcasecmp(claims.sub, json_string_value(answer)) == 0)
 				cache_note_token_revoked(claims.jti, claims.exp);
 			jwt_claims_free(&claims);
 		}
 	}
-	db_result_free(&res);
 	metrics_revocation();
 	reply_bytes(r, 200, "application/json", "{}", 2);
 	reply_header(r, "Cache-Control", "no-store");
 done:
+	json_decref(answer);
+	json_decref(item);
 	client_auth_free(&ca);
 	form_free(&f);
 }
