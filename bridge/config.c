@@ -17,7 +17,8 @@ struct env_var {
 
 static const struct env_var vars[] = {
 	{"AGENTIDP_DATABASE_URL", "dbname=agentidp", "libpq connection string or URL"},
-	{"AGENTIDP_REDIS_URL", "redis://127.0.0.1:6379/0", "redis://[:password@]host[:port][/db]"},
+	{"AGENTIDP_REDIS_URL", "redis://127.0.0.1:6379/0",
+	 "redis://[:password@]host[:port][/db] or unix://[:password@]/path/redis.sock[?db=N]"},
 	{"AGENTIDP_LISTEN", "127.0.0.1:8080", "address:port to listen on ([::1]:8080 for IPv6)"},
 	{"AGENTIDP_ISSUER", NULL,
 	 "public URL; default: the database's agentidp.issuer (must match if set)"},

@@ -83,7 +83,9 @@ CREATE TABLE agentidp.tokens (
 	issued_at		timestamptz	NOT NULL,
 	expires_at		timestamptz	NOT NULL,
 	revoked_at		timestamptz
-);
+) WITH (fillfactor = 85);
+-- fillfactor: room on each page so that setting revoked_at (no indexed
+-- column changes) is a HOT update, which writes no index entry.
 CREATE INDEX tokens_agent_idx ON agentidp.tokens (agent_id);
 CREATE INDEX tokens_expires_idx ON agentidp.tokens (expires_at);
 CREATE INDEX tokens_credential_idx ON agentidp.tokens (credential_id);
@@ -1254,7 +1256,8 @@ DECLARE
 	v_iat		bigint;
 	claims		jsonb;
 BEGIN
-	SELECT * INTO auth FROM agentidp._authenticate(p_client, p_secret, 'token.refused');
+	-- An assignment, not SELECT ... FROM: no function scan and tuplestore.
+	auth := agentidp._authenticate(p_client, p_secret, 'token.refused');
 	meta := pg_catalog.jsonb_build_object('client_id', p_client);
 
 	-- Scope: space-separated tokens (RFC 6749 section 3.3), each one among

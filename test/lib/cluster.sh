@@ -59,6 +59,8 @@ redis_start() {
 	{
 		echo "port $port"
 		echo "bind 127.0.0.1"
+		echo "unixsocket $dir/redis.sock"
+		echo "unixsocketperm 700"
 		echo "daemonize yes"
 		echo "dir $dir"
 		echo "pidfile $dir/redis.pid"
