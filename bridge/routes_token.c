@@ -112,20 +112,6 @@ set_str(json_t *o, const char *key, const char *s)
 	return 0;
 }
 
-/* Reply with an answer of db_batch_call as compact JSON. */
-static void
-reply_answer(struct request *r, json_t *answer)
-{
-	char *body = json_dumps(answer, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	if (body == NULL) {
-		reply_oauth_error(r, 500, "server_error", "out of memory");
-		return;
-	}
-	reply_bytes(r, 200, "application/json", body, strlen(body));
-	free(body);
-}
-
 /* Seconds until the first day of next month (UTC), when the quota resets. */
 static long
 seconds_to_next_month(void)
@@ -149,7 +135,6 @@ route_token(struct request *r)
 	struct db_context ctx = req_db_context(r, NULL);
 	json_t *item = NULL, *answer = NULL;
 	struct db_error err;
-	int rc;
 
 	if (read_form(r, &f, &why) != 0) {
 		refuse(r, 400, "invalid_request", why, NULL);
@@ -189,8 +174,7 @@ route_token(struct request *r)
 		goto done;
 	}
 	/* Batched with concurrent requests: one commit for all (db_batch.h). */
-	rc = db_batch_call(BATCH_ISSUE, item, &answer, &err);
-	if (rc != 0) {
+	if (db_batch_call(BATCH_ISSUE, item, &answer, &err) != 0) {
 		/* The extension audited this refusal itself. */
 		reply_db_error(r, &err, 1);
 		reply_header(r, "Pragma", "no-cache");
@@ -214,8 +198,7 @@ route_token(struct request *r)
 		reply_oauth_error(r, 500, "server_error", "unexpected database result");
 		goto done;
 	}
-	reply_answer(r, answer);
-	reply_header(r, "Cache-Control", "no-store");
+	reply_json(r, 200, json_incref(answer)); /* with Cache-Control: no-store */
 	reply_header(r, "Pragma", "no-cache");
 	metrics_token_issued();
 done:
