@@ -1468,71 +1468,11 @@ COMMENT ON FUNCTION agentidp.revoke_token(text, uuid) IS
 -- answer: {"token": <issue_token body>} or {"agent_id": ...} on success,
 -- {"sqlstate", "message", "detail", "hint"} on failure.  At most 64
 -- requests: each subtransaction that writes takes a subtransaction id, and
--- past 64 in one transaction every session's snapshots get slower.
-CREATE FUNCTION agentidp._check_batch(requests jsonb)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
-AS $$
-BEGIN
-	IF $1 IS NULL OR pg_catalog.jsonb_typeof($1) <> 'array' THEN
-		RAISE EXCEPTION 'requests must be a JSON array' USING ERRCODE = '22023';
-	END IF;
-	IF pg_catalog.jsonb_array_length($1) NOT BETWEEN 1 AND 64 THEN
-		RAISE EXCEPTION 'a batch holds 1 to 64 requests, not %', pg_catalog.jsonb_array_length($1)
-			USING ERRCODE = '22023';
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements($1) AS e
-				WHERE pg_catalog.jsonb_typeof(e) <> 'object') THEN
-		RAISE EXCEPTION 'every request of a batch must be a JSON object' USING ERRCODE = '22023';
-	END IF;
-END
-$$;
-
--- The error entry of a batch answer, from the diagnostics of a caught error.
-CREATE FUNCTION agentidp._batch_error(sqlstate text, message text, detail text, hint text)
-RETURNS jsonb
-LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
-AS $$
-	SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-		'sqlstate', $1, 'message', $2, 'detail', NULLIF($3, ''), 'hint', NULLIF($4, '')))
-$$;
-
-CREATE FUNCTION agentidp.issue_tokens(requests jsonb)
+-- past 64 in one transaction every session's snapshots get slower.  One
+-- loop serves both kinds; the public functions below only name the kind.
+CREATE FUNCTION agentidp._run_batch(kind text, requests jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	r		jsonb;
-	answer	jsonb[] := '{}';
-	st		text;
-	msg		text;
-	det		text;
-	hnt		text;
-BEGIN
-	PERFORM agentidp._check_batch($1);
-	FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements($1) AS e LOOP
-		BEGIN
-			PERFORM agentidp.set_request_context((r->>'ip')::inet, r->>'user_agent', NULL);
-			answer := answer || pg_catalog.jsonb_build_object('token',
-				agentidp.issue_token(r->>'client_id', r->>'client_secret', r->>'scope',
-									 r->>'audience'));
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-			answer := answer || agentidp._batch_error(st, msg, det, hnt);
-		END;
-	END LOOP;
-	RETURN pg_catalog.to_jsonb(answer);
-END
-$$;
-COMMENT ON FUNCTION agentidp.issue_tokens(jsonb) IS
-	'issue_token for up to 64 requests {client_id, client_secret, scope, audience, ip, user_agent} in one transaction; answer i is {"token": ...} or {"sqlstate", "message", ...}';
-
-CREATE FUNCTION agentidp.revoke_tokens(requests jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	r		jsonb;
@@ -1543,22 +1483,61 @@ DECLARE
 	det		text;
 	hnt		text;
 BEGIN
-	PERFORM agentidp._check_batch($1);
-	FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements($1) AS e LOOP
+	IF $2 IS NULL OR pg_catalog.jsonb_typeof($2) <> 'array' THEN
+		RAISE EXCEPTION 'requests must be a JSON array' USING ERRCODE = '22023';
+	END IF;
+	IF pg_catalog.jsonb_array_length($2) NOT BETWEEN 1 AND 64 THEN
+		RAISE EXCEPTION 'a batch holds 1 to 64 requests, not %', pg_catalog.jsonb_array_length($2)
+			USING ERRCODE = '22023';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements($2) AS e
+				WHERE pg_catalog.jsonb_typeof(e) <> 'object') THEN
+		RAISE EXCEPTION 'every request of a batch must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+	FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements($2) AS e LOOP
 		BEGIN
 			PERFORM agentidp.set_request_context((r->>'ip')::inet, r->>'user_agent', NULL);
-			-- What authenticate_client does, without its two function scans.
-			who := (agentidp._authenticate(r->>'client_id', r->>'client_secret',
-										   'client.auth_failed')).agent_id;
-			PERFORM agentidp.revoke_token(r->>'token', who);
-			answer := answer || pg_catalog.jsonb_build_object('agent_id', who);
+			IF $1 = 'issue' THEN
+				answer := answer || pg_catalog.jsonb_build_object('token',
+					agentidp.issue_token(r->>'client_id', r->>'client_secret', r->>'scope',
+										 r->>'audience'));
+			ELSE
+				-- What authenticate_client does, without its two function scans.
+				who := (agentidp._authenticate(r->>'client_id', r->>'client_secret',
+											   'client.auth_failed')).agent_id;
+				PERFORM agentidp.revoke_token(r->>'token', who);
+				answer := answer || pg_catalog.jsonb_build_object('agent_id', who);
+			END IF;
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-			answer := answer || agentidp._batch_error(st, msg, det, hnt);
+			answer := answer || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+				'sqlstate', st, 'message', msg, 'detail', NULLIF(det, ''), 'hint', NULLIF(hnt, '')));
 		END;
 	END LOOP;
 	RETURN pg_catalog.to_jsonb(answer);
+END
+$$;
+
+CREATE FUNCTION agentidp.issue_tokens(requests jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN agentidp._run_batch('issue', $1);
+END
+$$;
+COMMENT ON FUNCTION agentidp.issue_tokens(jsonb) IS
+	'issue_token for up to 64 requests {client_id, client_secret, scope, audience, ip, user_agent} in one transaction; answer i is {"token": ...} or {"sqlstate", "message", ...}';
+
+CREATE FUNCTION agentidp.revoke_tokens(requests jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN agentidp._run_batch('revoke', $1);
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_tokens(jsonb) IS
