@@ -6,8 +6,8 @@
  * work.  Requests of the same kind that arrive while earlier ones are in
  * the database are therefore gathered and sent as one call of
  * agentidp.issue_tokens / agentidp.revoke_tokens: one transaction, one
- * flush, one round trip, each request still in its own subtransaction with
- * its own answer (DESIGN.md section 5).  There is no timer: a request that
+ * flush, one round trip, each request still with its own answer (DESIGN.md
+ * section 5).  There is no timer: a request that
  * finds a batch slot free goes at once, alone if nobody else is waiting, so
  * batching adds no latency at low load.
  */

@@ -356,15 +356,38 @@ BEGIN
 END
 $$;
 
--- Record a refused request in its own transaction (it must survive the
--- rollback the error below causes), then raise the error.
+-- An error as the answer to one request of a batch: what a single call
+-- would have raised.
+CREATE FUNCTION agentidp._error_answer(sqlstate text, message text, detail text DEFAULT NULL,
+									   hint text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+AS $$
+	SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		'sqlstate', $1, 'message', $2, 'detail', NULLIF($3, ''), 'hint', NULLIF($4, '')))
+$$;
+
+-- Record a refused request in its own transaction (it must survive a
+-- rollback of the caller's), and answer with the error it gets.
+CREATE FUNCTION agentidp._refusal(code text, msg text, action text,
+								  agent_id uuid, metadata jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+AS $$
+BEGIN
+	PERFORM agentidp._audit_failure(action, agent_id, metadata);
+	RETURN agentidp._error_answer(code, msg);
+END
+$$;
+
+-- Record a refused request (see _refusal), then raise the error.
 CREATE FUNCTION agentidp._refuse(code text, msg text, action text,
 								 agent_id uuid, metadata jsonb)
 RETURNS void
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
 BEGIN
-	PERFORM agentidp._audit_failure(action, agent_id, metadata);
+	PERFORM agentidp._refusal(code, msg, action, agent_id, metadata);
 	RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
 END
 $$;
@@ -397,17 +420,27 @@ BEGIN
 			COALESCE($1->>'jti', $1->>'id', $1->>'client_id', $1->>'kid'),
 			$1->>'status',
 			pg_catalog.to_timestamp(($1->>'exp')::double precision));
-	-- Rows older than a token lifetime (plus a margin) matter to no live
-	-- token.  The scan walks the logged_at index from its oldest end and
-	-- stops at the cutoff (now() is stable, so it can bound the index scan;
-	-- ordering by seq instead read every young row on every call), and
-	-- SKIP LOCKED keeps concurrent revocations from queueing on the purge.
+	PERFORM agentidp._purge_revocation_log();
+	PERFORM pg_catalog.pg_notify('agentidp_revocation', $1::text);
+END
+$$;
+
+-- Rows older than a token lifetime (plus a margin) matter to no live token;
+-- every writer of revocation_log drops up to 100 of them.  The scan walks
+-- the logged_at index from its oldest end and stops at the cutoff (now() is
+-- stable, so it can bound the index scan; ordering by seq instead read
+-- every young row on every call), and SKIP LOCKED keeps concurrent
+-- revocations from queueing on the purge.
+CREATE FUNCTION agentidp._purge_revocation_log()
+RETURNS void
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+AS $$
+BEGIN
 	DELETE FROM agentidp.revocation_log AS l
 	 WHERE l.seq IN (SELECT o.seq FROM agentidp.revocation_log AS o
 					  WHERE o.logged_at < pg_catalog.now()
 						  - (agentidp._setting_seconds('agentidp.token_ttl', 3600) + 600) * '1 second'::interval
 					  ORDER BY o.logged_at LIMIT 100 FOR UPDATE SKIP LOCKED);
-	PERFORM pg_catalog.pg_notify('agentidp_revocation', $1::text);
 END
 $$;
 
@@ -1230,85 +1263,182 @@ $$;
 COMMENT ON FUNCTION agentidp.authenticate_client(text, text) IS
 	'Check a client_id and secret; the agent, credential and capabilities, or AIC01/AIU01 (audited)';
 
-CREATE FUNCTION agentidp.issue_token(client_id text, client_secret text, scope text DEFAULT NULL,
-									 audience text DEFAULT NULL)
-RETURNS jsonb
+-- What authenticating a batch's clients gives: one per request.
+CREATE TYPE agentidp._client AS (
+	agent_id		uuid,
+	credential_id	uuid,
+	capabilities	text[]
+);
+
+-- The common start of issue_tokens and revoke_tokens: the batch's shape
+-- (22023 for the whole call, before anything runs), then each request's ip.
+-- A bad ip fails its own request only: answers holds that error at its
+-- index and NULL elsewhere.  The ips are cast in one statement; only when
+-- that fails are they cast one by one to find the bad ones.
+CREATE FUNCTION agentidp._batch_start(requests jsonb, OUT ips inet[], OUT answers jsonb[])
+RETURNS record
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	p_client	ALIAS FOR $1;
-	p_secret	ALIAS FOR $2;
-	p_scope		ALIAS FOR $3;
-	p_aud		ALIAS FOR $4;
+	n	integer;
+	st	text;
+	msg	text;
+BEGIN
+	IF $1 IS NULL OR pg_catalog.jsonb_typeof($1) <> 'array' THEN
+		RAISE EXCEPTION 'requests must be a JSON array' USING ERRCODE = '22023';
+	END IF;
+	n := pg_catalog.jsonb_array_length($1);
+	IF n NOT BETWEEN 1 AND 64 THEN
+		RAISE EXCEPTION 'a batch holds 1 to 64 requests, not %', n USING ERRCODE = '22023';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements($1) AS e
+				WHERE pg_catalog.jsonb_typeof(e) <> 'object') THEN
+		RAISE EXCEPTION 'every request of a batch must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+	answers := pg_catalog.array_fill(NULL::jsonb, ARRAY[n]);
+	BEGIN
+		ips := ARRAY(SELECT (e->>'ip')::inet
+					   FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS a(e, i) ORDER BY i);
+	EXCEPTION WHEN OTHERS THEN
+		ips := pg_catalog.array_fill(NULL::inet, ARRAY[n]);
+		FOR i IN 1 .. n LOOP
+			BEGIN
+				ips[i] := ($1->(i - 1)->>'ip')::inet;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+				answers[i] := agentidp._error_answer(st, msg);
+			END;
+		END LOOP;
+	END;
+END
+$$;
+
+-- Authenticate the client of every request that has no answer yet; a
+-- refusal (audited by _authenticate with that request's ip and user agent)
+-- becomes its answer.  A batch usually comes from few clients: the client
+-- that just authenticated is not checked again for the next request with
+-- the same client_id and secret in this transaction (the secret compared
+-- through its SHA-256, which says nothing about the secret).  Refusals are
+-- never remembered: each refused request is audited.
+-- batch: each request carries its own ip (in ips) and user_agent, which
+-- become the request context; otherwise the caller's context stays.
+CREATE FUNCTION agentidp._authenticate_all(requests jsonb, ips inet[], INOUT answers jsonb[],
+										   refused_action text, batch boolean,
+										   OUT clients agentidp._client[])
+RETURNS record
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+AS $$
+DECLARE
+	r			jsonb;
+	v_client	text;
+	v_digest	bytea;
 	auth		record;
-	meta		jsonb;
-	req			text[];
-	granted		text;
-	extra		text[];
-	v_aud		text;
+	c_client	text;
+	c_digest	bytea;
+	st			text;
+	msg			text;
+	det			text;
+	hnt			text;
+BEGIN
+	clients := pg_catalog.array_fill(NULL::agentidp._client, ARRAY[pg_catalog.jsonb_array_length($1)]);
+	FOR i IN 1 .. pg_catalog.jsonb_array_length($1) LOOP
+		CONTINUE WHEN answers[i] IS NOT NULL;
+		r := $1->(i - 1);
+		v_client := r->>'client_id';
+		IF batch THEN
+			PERFORM agentidp.set_request_context(ips[i], r->>'user_agent', NULL);
+		END IF;
+		v_digest := pg_catalog.sha256(pg_catalog.convert_to(COALESCE(r->>'client_secret', ''), 'UTF8'));
+		IF c_client IS NULL OR v_client IS DISTINCT FROM c_client OR v_digest <> c_digest
+		   OR r->>'client_secret' IS NULL THEN
+			c_client := NULL;
+			BEGIN
+				auth := agentidp._authenticate(v_client, r->>'client_secret', refused_action);
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+										det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+				answers[i] := agentidp._error_answer(st, msg, det, hnt);
+				CONTINUE;
+			END;
+			c_client := v_client;
+			c_digest := v_digest;
+		END IF;
+		clients[i] := ROW(auth.agent_id, auth.credential_id, auth.capabilities)::agentidp._client;
+	END LOOP;
+END
+$$;
+
+-- A request that passed its checks, waiting for its token.
+CREATE TYPE agentidp._grant AS (
+	i				integer,	-- its index in the batch
+	jti				uuid,
+	agent_id		uuid,
+	credential_id	uuid,
+	client_id		text,
+	scope			text,
+	audience		text,
+	ip				inet,
+	user_agent		text
+);
+
+-- Write and sign the tokens of accepted requests, in two statements for all
+-- of them: a statement's fixed cost (executor start-up, constraint checks)
+-- is paid once per call, not once per token.  The quota comes first: this
+-- backend's shard is bumped by the agent's requests, then the sum is
+-- checked; the requests past the quota (the last ones, as one by one would
+-- have it) are refused and audited, and their share of the bump taken back.
+-- tokens[k] is the token of grants[k], or NULL where refusals[k] says why.
+CREATE FUNCTION agentidp._issue_write(grants agentidp._grant[], batch boolean,
+									  OUT tokens text[], OUT refusals jsonb[])
+RETURNS record
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+AS $$
+DECLARE
 	v_quota		integer := agentidp._setting_int('agentidp.monthly_token_quota', 10000);
 	v_ttl		integer := agentidp._setting_seconds('agentidp.token_ttl', 3600);
+	g			agentidp._grant[] := $1;
 	v_month		date;
+	v_agent		uuid;
+	v_count		bigint;
 	v_used		numeric;
+	v_over		integer;
 	k			record;
-	v_jti		uuid := pg_catalog.gen_random_uuid();
 	v_iat		bigint;
-	claims		jsonb;
 BEGIN
-	-- An assignment, not SELECT ... FROM: no function scan and tuplestore.
-	auth := agentidp._authenticate(p_client, p_secret, 'token.refused');
-	meta := pg_catalog.jsonb_build_object('client_id', p_client);
-
-	-- Scope: space-separated tokens (RFC 6749 section 3.3), each one among
-	-- the agent's capabilities; none requested means all of them.
-	IF p_scope IS NULL OR p_scope = '' THEN
-		req := auth.capabilities;
-	ELSE
-		IF pg_catalog.length(p_scope) > 4096
-		   OR p_scope !~ '^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$' THEN
-			PERFORM agentidp._refuse('AIS01', 'invalid_scope: malformed scope', 'token.refused',
-									 auth.agent_id, meta || '{"reason": "malformed_scope"}');
-		END IF;
-		req := ARRAY(SELECT u.s FROM pg_catalog.regexp_split_to_table(p_scope, ' ') WITH ORDINALITY AS u(s, n)
-					 GROUP BY u.s ORDER BY pg_catalog.min(u.n));
-		extra := ARRAY(SELECT r FROM pg_catalog.unnest(req) AS r
-						WHERE r <> ALL (auth.capabilities));
-		IF pg_catalog.cardinality(extra) > 0 THEN
-			PERFORM agentidp._refuse('AIS01',
-				pg_catalog.format('invalid_scope: scope %s exceeds the agent''s capabilities',
-								  pg_catalog.array_to_string(extra, ' ')),
-				'token.refused', auth.agent_id,
-				meta || pg_catalog.jsonb_build_object('reason', 'scope_exceeds_capabilities',
-													  'scope', pg_catalog.left(p_scope, 512)));
-		END IF;
-	END IF;
-	granted := pg_catalog.array_to_string(req, ' ');
-
-	IF p_aud IS NULL THEN
-		v_aud := agentidp._issuer();
-	ELSIF p_aud = '' OR pg_catalog.length(p_aud) > 512 OR p_aud ~ '[[:cntrl:]]' THEN
-		PERFORM agentidp._refuse('AIR01', 'invalid_request: invalid audience', 'token.refused',
-								 auth.agent_id, meta || '{"reason": "invalid_audience"}');
-	ELSE
-		v_aud := p_aud;
-	END IF;
-
-	-- Quota: bump this backend's shard, then check the sum; the refusal rolls
-	-- the bump back with everything else.
+	refusals := pg_catalog.array_fill(NULL::jsonb, ARRAY[pg_catalog.cardinality(g)]);
 	IF v_quota > 0 THEN
 		v_month := pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now()))::date;
-		INSERT INTO agentidp.token_usage AS u (agent_id, month, shard, issued)
-		VALUES (auth.agent_id, v_month, pg_catalog.pg_backend_pid() % 16, 1)
-		ON CONFLICT (agent_id, month, shard) DO UPDATE SET issued = u.issued + 1;
-		SELECT pg_catalog.sum(u.issued) INTO v_used FROM agentidp.token_usage AS u
-		 WHERE u.agent_id = auth.agent_id AND u.month = v_month;
-		IF v_used > v_quota THEN
-			PERFORM agentidp._refuse('AIQ01',
-				pg_catalog.format('monthly token quota exceeded: agentidp.monthly_token_quota is %s', v_quota),
-				'token.refused', auth.agent_id,
-				meta || pg_catalog.jsonb_build_object('reason', 'quota_exceeded', 'quota', v_quota));
-		END IF;
+		FOR v_agent, v_count IN
+			SELECT x.agent_id, pg_catalog.count(*) FROM pg_catalog.unnest(g) AS x GROUP BY x.agent_id
+		LOOP
+			INSERT INTO agentidp.token_usage AS u (agent_id, month, shard, issued)
+			VALUES (v_agent, v_month, pg_catalog.pg_backend_pid() % 16, v_count)
+			ON CONFLICT (agent_id, month, shard) DO UPDATE SET issued = u.issued + v_count;
+			SELECT pg_catalog.sum(u.issued) INTO v_used FROM agentidp.token_usage AS u
+			 WHERE u.agent_id = v_agent AND u.month = v_month;
+			CONTINUE WHEN v_used <= v_quota;
+			v_over := LEAST(v_count, v_used - v_quota);
+			UPDATE agentidp.token_usage AS u SET issued = u.issued - v_over
+			 WHERE u.agent_id = v_agent AND u.month = v_month AND u.shard = pg_catalog.pg_backend_pid() % 16;
+			FOR m IN REVERSE pg_catalog.cardinality(g) .. 1 LOOP
+				EXIT WHEN v_over = 0;
+				CONTINUE WHEN (g[m]).agent_id <> v_agent;
+				IF batch THEN
+					PERFORM agentidp.set_request_context((g[m]).ip, (g[m]).user_agent, NULL);
+				END IF;
+				refusals[m] := agentidp._refusal('AIQ01',
+					pg_catalog.format('monthly token quota exceeded: agentidp.monthly_token_quota is %s', v_quota),
+					'token.refused', v_agent,
+					pg_catalog.jsonb_build_object('client_id', (g[m]).client_id, 'reason', 'quota_exceeded',
+												  'quota', v_quota));
+				g[m].jti := NULL;	-- no token for it
+				v_over := v_over - 1;
+			END LOOP;
+		END LOOP;
+	END IF;
+	IF batch THEN
+		-- The rows below carry each request's own ip and user agent.
+		PERFORM agentidp.set_request_context(NULL, NULL, NULL);
 	END IF;
 
 	-- The common case in one indexed read; _active_key() creates the key on
@@ -1318,40 +1448,196 @@ BEGIN
 		SELECT * INTO k FROM agentidp._active_key();
 	END IF;
 	v_iat := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint;
-	claims := pg_catalog.jsonb_build_object(
-		'iss', agentidp._issuer(),
-		'sub', auth.agent_id,
-		'client_id', p_client,
-		'aud', v_aud,
-		'scope', granted,
-		'iat', v_iat,
-		'nbf', v_iat,
-		'exp', v_iat + v_ttl,
-		'jti', v_jti);
 
-	-- No token without its row and its audit event: all three commit together.
-	-- One statement writes both rows (one executor start-up instead of two).
-	WITH t AS (
+	-- No token without its row and its audit event: all commit together.
+	WITH x AS (
+		SELECT x.*, x.jti IS NOT NULL AS live
+		  FROM pg_catalog.unnest(g) WITH ORDINALITY AS x(i, jti, agent_id, credential_id, client_id, scope,
+														 audience, ip, user_agent, n)),
+	t AS (
 		INSERT INTO agentidp.tokens (jti, agent_id, credential_id, kid, scope, audience,
 									 issued_at, expires_at)
-		VALUES (v_jti, auth.agent_id, auth.credential_id, k.kid, granted, v_aud,
-				pg_catalog.to_timestamp(v_iat), pg_catalog.to_timestamp(v_iat + v_ttl))
-		RETURNING 1)
-	INSERT INTO agentidp.audit_events (agent_id, action, outcome, metadata)
-	SELECT auth.agent_id, 'token.issued', 'success',
-		   meta || pg_catalog.jsonb_build_object('jti', v_jti, 'scope', granted, 'aud', v_aud,
-												 'kid', k.kid, 'exp', v_iat + v_ttl)
-	  FROM t;
+		SELECT x.jti, x.agent_id, x.credential_id, k.kid, x.scope, x.audience,
+			   pg_catalog.to_timestamp(v_iat), pg_catalog.to_timestamp(v_iat + v_ttl)
+		  FROM x WHERE x.live),
+	a AS (
+		INSERT INTO agentidp.audit_events (agent_id, action, outcome, ip_address, user_agent, metadata)
+		SELECT x.agent_id, 'token.issued', 'success', x.ip, x.user_agent,
+			   pg_catalog.jsonb_build_object('client_id', x.client_id, 'jti', x.jti, 'scope', x.scope,
+											 'aud', x.audience, 'kid', k.kid, 'exp', v_iat + v_ttl)
+		  FROM x WHERE x.live)
+	SELECT pg_catalog.array_agg(CASE WHEN x.live THEN
+			   agentidp._sign_jwt(k.kid, k.private_enc, pg_catalog.jsonb_build_object(
+				   'iss', agentidp._issuer(), 'sub', x.agent_id, 'client_id', x.client_id,
+				   'aud', x.audience, 'scope', x.scope, 'iat', v_iat, 'nbf', v_iat,
+				   'exp', v_iat + v_ttl, 'jti', x.jti)) END ORDER BY x.n)
+	  INTO tokens
+	  FROM x;
+END
+$$;
 
-	RETURN pg_catalog.jsonb_build_object(
-		'access_token', agentidp._sign_jwt(k.kid, k.private_enc, claims),
-		'token_type', 'Bearer',
-		'expires_in', v_ttl,
-		'scope', granted);
+-- The client credentials grant for one request (issue_token) or many
+-- (issue_tokens).  Requests are authenticated and checked one by one, and
+-- a refusal is audited in its own transaction and becomes the answer at
+-- its index; the accepted ones are issued together by _issue_write.  In a
+-- batch, if that fails (no key-encryption key, say), every accepted request
+-- gets the error and nothing of the write stays; a single request just
+-- raises it.  answers: pre-filled errors (from _batch_start), NULL elsewhere.
+CREATE FUNCTION agentidp._issue(requests jsonb, ips inet[], answers jsonb[], batch boolean)
+RETURNS jsonb[]
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+AS $$
+DECLARE
+	v_ttl		integer := agentidp._setting_seconds('agentidp.token_ttl', 3600);
+	answer		jsonb[] := $3;
+	clients		agentidp._client[];
+	auth		agentidp._client;
+	g			agentidp._grant[] := '{}';
+	w			record;
+	s			record;
+	r			jsonb;
+	v_scope		text;
+	v_aud		text;
+	req			text[];
+	extra		text[];
+	v_code		text;
+	v_msg		text;
+	v_reason	jsonb;
+	st			text;
+	msg			text;
+	det			text;
+	hnt			text;
+BEGIN
+	IF batch THEN
+		-- An assignment, not SELECT ... FROM: no function scan and tuplestore.
+		s := agentidp._authenticate_all($1, $2, $3, 'token.refused', true);
+		answer := s.answers;
+		clients := s.clients;
+	ELSE
+		-- One request: its refusal is simply raised.
+		auth := agentidp._authenticate($1->0->>'client_id', $1->0->>'client_secret', 'token.refused');
+		clients := ARRAY[auth];
+	END IF;
+	FOR i IN 1 .. pg_catalog.jsonb_array_length($1) LOOP
+		CONTINUE WHEN answer[i] IS NOT NULL;
+		r := $1->(i - 1);
+		auth := clients[i];
+		v_scope := r->>'scope';
+		v_aud := r->>'audience';
+		v_code := NULL;
+		-- Scope: space-separated tokens (RFC 6749 section 3.3), each one among
+		-- the agent's capabilities; none requested means all of them.
+		IF v_scope IS NULL OR v_scope = '' THEN
+			req := auth.capabilities;
+		ELSIF pg_catalog.length(v_scope) > 4096
+			  OR v_scope !~ '^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$' THEN
+			v_code := 'AIS01';
+			v_msg := 'invalid_scope: malformed scope';
+			v_reason := '{"reason": "malformed_scope"}';
+		ELSE
+			req := ARRAY(SELECT u.s FROM pg_catalog.regexp_split_to_table(v_scope, ' ') WITH ORDINALITY AS u(s, n)
+						 GROUP BY u.s ORDER BY pg_catalog.min(u.n));
+			extra := ARRAY(SELECT e FROM pg_catalog.unnest(req) AS e WHERE e <> ALL (auth.capabilities));
+			IF pg_catalog.cardinality(extra) > 0 THEN
+				v_code := 'AIS01';
+				v_msg := pg_catalog.format('invalid_scope: scope %s exceeds the agent''s capabilities',
+										   pg_catalog.array_to_string(extra, ' '));
+				v_reason := pg_catalog.jsonb_build_object('reason', 'scope_exceeds_capabilities',
+														  'scope', pg_catalog.left(v_scope, 512));
+			END IF;
+		END IF;
+		IF v_code IS NULL THEN
+			IF v_aud IS NULL THEN
+				v_aud := agentidp._issuer();
+			ELSIF v_aud = '' OR pg_catalog.length(v_aud) > 512 OR v_aud ~ '[[:cntrl:]]' THEN
+				v_code := 'AIR01';
+				v_msg := 'invalid_request: invalid audience';
+				v_reason := '{"reason": "invalid_audience"}';
+			END IF;
+		END IF;
+		IF v_code IS NOT NULL THEN
+			IF batch THEN
+				PERFORM agentidp.set_request_context($2[i], r->>'user_agent', NULL);
+			END IF;
+			answer[i] := agentidp._refusal(v_code, v_msg, 'token.refused', auth.agent_id,
+				pg_catalog.jsonb_build_object('client_id', r->>'client_id') || v_reason);
+			CONTINUE;
+		END IF;
+		g := g || ROW(i, pg_catalog.gen_random_uuid(), auth.agent_id, auth.credential_id, r->>'client_id',
+					  pg_catalog.array_to_string(req, ' '), v_aud, $2[i],
+					  CASE WHEN batch THEN r->>'user_agent' END)::agentidp._grant;
+	END LOOP;
+	IF pg_catalog.cardinality(g) = 0 THEN
+		RETURN answer;
+	END IF;
+
+	IF batch THEN
+		BEGIN
+			w := agentidp._issue_write(g, true);
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+			FOR m IN 1 .. pg_catalog.cardinality(g) LOOP
+				answer[(g[m]).i] := agentidp._error_answer(st, msg, det, hnt);
+			END LOOP;
+			RETURN answer;
+		END;
+	ELSE
+		w := agentidp._issue_write(g, false);
+	END IF;
+	FOR m IN 1 .. pg_catalog.cardinality(g) LOOP
+		answer[(g[m]).i] := COALESCE(w.refusals[m], pg_catalog.jsonb_build_object('token', pg_catalog.jsonb_build_object(
+			'access_token', w.tokens[m],
+			'token_type', 'Bearer',
+			'expires_in', v_ttl,
+			'scope', (g[m]).scope)));
+	END LOOP;
+	RETURN answer;
+END
+$$;
+
+CREATE FUNCTION agentidp.issue_token(client_id text, client_secret text, scope text DEFAULT NULL,
+									 audience text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a	jsonb;
+BEGIN
+	a := (agentidp._issue(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+			'client_id', $1, 'client_secret', $2, 'scope', $3, 'audience', $4)),
+		  '{NULL}', '{NULL}', false))[1];
+	IF a ? 'token' THEN
+		RETURN a->'token';
+	END IF;
+	PERFORM agentidp._raise(a->>'sqlstate', a->>'message', a->>'detail', a->>'hint');
+	RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION agentidp.issue_token(text, text, text, text) IS
 	'OAuth client credentials grant: an RS256 JWT access token as the RFC 6749 section 5.1 body; errors AIC01/AIR01/AIS01/AIU01/AIQ01 start with the RFC 6749 error code';
+
+-- Batches: many requests in one call, one transaction and one commit (one
+-- WAL flush instead of one per request; DESIGN.md section 5).  A refused
+-- request is audited and answered at its own index without touching the
+-- others: {"token": <issue_token body>} on success, {"sqlstate", "message",
+-- "detail", "hint"} on failure.  At most 64 requests, a bound on the work
+-- (and the locks) of one call.
+CREATE FUNCTION agentidp.issue_tokens(requests jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s	record;
+BEGIN
+	s := agentidp._batch_start($1);
+	RETURN pg_catalog.to_jsonb(agentidp._issue($1, s.ips, s.answers, true));
+END
+$$;
+COMMENT ON FUNCTION agentidp.issue_tokens(jsonb) IS
+	'issue_token for up to 64 requests {client_id, client_secret, scope, audience, ip, user_agent} in one transaction; answer i is {"token": ...} or {"sqlstate", "message", ...}';
 
 -- The live token row behind verified claims, or nothing: signature, time
 -- window, revocation, agent and credential status in one place.
@@ -1425,119 +1711,117 @@ $$;
 COMMENT ON FUNCTION agentidp.introspect_token(text) IS
 	'RFC 7662 introspection: {"active": false} for a bad signature, retired key, expiry, revocation, inactive agent or revoked credential';
 
+-- Revoke tokens, each on behalf of the agent beside it (NULL: any agent),
+-- with one statement for all: the token rows, their audit events and their
+-- revocation_log rows.  ips and uas NULL take the request context.
+-- RFC 7009: a token that does not verify, is unknown, is another agent's
+-- or is already revoked is left alone, and that is not an error.
+CREATE FUNCTION agentidp._revoke(tokens text[], agents uuid[], ips inet[], uas text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+AS $$
+DECLARE
+	n	bigint;
+BEGIN
+	-- MATERIALIZED: each token is verified once (pulled up, the call would
+	-- run again for each use of its result).
+	WITH v AS MATERIALIZED (
+		SELECT agentidp._verify_jwt(x.token)->>'jti' AS jti, x.agent, x.ip, x.ua, x.n
+		  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),
+						  pg_catalog.unnest($4)) WITH ORDINALITY AS x(token, agent, ip, ua, n)),
+	x AS (
+		SELECT CASE WHEN v.jti ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+					THEN v.jti::uuid END AS jti, v.agent, v.ip, v.ua, v.n
+		  FROM v),
+	u AS (
+		-- A token twice in the list is updated (and audited) once.
+		UPDATE agentidp.tokens AS k SET revoked_at = pg_catalog.now()
+		  FROM x
+		 WHERE k.jti = x.jti
+		   AND k.revoked_at IS NULL
+		   AND (x.agent IS NULL OR k.agent_id = x.agent)
+		RETURNING k.jti, k.agent_id, k.expires_at, x.agent AS requesting, x.ip, x.ua, x.n),
+	a AS (
+		INSERT INTO agentidp.audit_events (agent_id, action, outcome, ip_address, user_agent, metadata)
+		SELECT u.agent_id, 'token.revoked', 'success', u.ip, u.ua,
+			   pg_catalog.jsonb_build_object('jti', u.jti, 'requesting_agent', u.requesting)
+		  FROM u ORDER BY u.n),
+	l AS (
+		-- What _notify writes, for all of them at once.
+		INSERT INTO agentidp.revocation_log (kind, subject, expires_at)
+		SELECT 'token', u.jti::text, u.expires_at FROM u ORDER BY u.n)
+	SELECT pg_catalog.count(pg_catalog.pg_notify('agentidp_revocation', pg_catalog.jsonb_build_object(
+			   'kind', 'token', 'jti', u.jti,
+			   'exp', pg_catalog.date_part('epoch', u.expires_at)::bigint)::text))
+	  INTO n
+	  FROM u;
+	IF n > 0 THEN
+		PERFORM agentidp._purge_revocation_log();
+	END IF;
+END
+$$;
+
 CREATE FUNCTION agentidp.revoke_token(token text, requesting_agent uuid DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	claims	jsonb;
-	t		record;
 BEGIN
-	-- RFC 7009: an invalid or unknown token is not an error.
-	IF $1 IS NULL THEN
-		RETURN;
-	END IF;
-	claims := agentidp._verify_jwt($1);
-	IF claims IS NULL
-	   OR (claims->>'jti') !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-		RETURN;
-	END IF;
-	-- With requesting_agent, another agent's token is silently left alone.
-	UPDATE agentidp.tokens AS k SET revoked_at = pg_catalog.now()
-	 WHERE k.jti = (claims->>'jti')::uuid
-	   AND k.revoked_at IS NULL
-	   AND ($2 IS NULL OR k.agent_id = $2)
-	RETURNING k.jti, k.agent_id, k.expires_at INTO t;
-	IF NOT FOUND THEN
-		RETURN;
-	END IF;
-	PERFORM agentidp._audit('token.revoked', t.agent_id,
-		pg_catalog.jsonb_build_object('jti', t.jti, 'requesting_agent', $2));
-	PERFORM agentidp._notify(pg_catalog.jsonb_build_object('kind', 'token', 'jti', t.jti,
-		'exp', pg_catalog.date_part('epoch', t.expires_at)::bigint));
+	PERFORM agentidp._revoke(ARRAY[$1], ARRAY[$2], '{NULL}', '{NULL}');
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_token(text, uuid) IS
 	'RFC 7009 revocation, idempotent; with requesting_agent only that agent''s own tokens are revoked, others silently ignored';
 
--- Batches: many requests in one call, one transaction and one commit (one
--- WAL flush instead of one per request; DESIGN.md section 5).  Each request
--- runs in its own subtransaction, so a refused one is audited and answered
--- without touching the others, and its outcome sits at its own index of the
--- answer: {"token": <issue_token body>} or {"agent_id": ...} on success,
--- {"sqlstate", "message", "detail", "hint"} on failure.  At most 64
--- requests: each subtransaction that writes takes a subtransaction id, and
--- past 64 in one transaction every session's snapshots get slower.  One
--- loop serves both kinds; the public functions below only name the kind.
-CREATE FUNCTION agentidp._run_batch(kind text, requests jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-AS $$
-DECLARE
-	r		jsonb;
-	who		uuid;
-	answer	jsonb[] := '{}';
-	st		text;
-	msg		text;
-	det		text;
-	hnt		text;
-BEGIN
-	IF $2 IS NULL OR pg_catalog.jsonb_typeof($2) <> 'array' THEN
-		RAISE EXCEPTION 'requests must be a JSON array' USING ERRCODE = '22023';
-	END IF;
-	IF pg_catalog.jsonb_array_length($2) NOT BETWEEN 1 AND 64 THEN
-		RAISE EXCEPTION 'a batch holds 1 to 64 requests, not %', pg_catalog.jsonb_array_length($2)
-			USING ERRCODE = '22023';
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements($2) AS e
-				WHERE pg_catalog.jsonb_typeof(e) <> 'object') THEN
-		RAISE EXCEPTION 'every request of a batch must be a JSON object' USING ERRCODE = '22023';
-	END IF;
-	FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements($2) AS e LOOP
-		BEGIN
-			PERFORM agentidp.set_request_context((r->>'ip')::inet, r->>'user_agent', NULL);
-			IF $1 = 'issue' THEN
-				answer := answer || pg_catalog.jsonb_build_object('token',
-					agentidp.issue_token(r->>'client_id', r->>'client_secret', r->>'scope',
-										 r->>'audience'));
-			ELSE
-				-- What authenticate_client does, without its two function scans.
-				who := (agentidp._authenticate(r->>'client_id', r->>'client_secret',
-											   'client.auth_failed')).agent_id;
-				PERFORM agentidp.revoke_token(r->>'token', who);
-				answer := answer || pg_catalog.jsonb_build_object('agent_id', who);
-			END IF;
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-			answer := answer || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-				'sqlstate', st, 'message', msg, 'detail', NULLIF(det, ''), 'hint', NULLIF(hnt, '')));
-		END;
-	END LOOP;
-	RETURN pg_catalog.to_jsonb(answer);
-END
-$$;
-
-CREATE FUNCTION agentidp.issue_tokens(requests jsonb)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RETURN agentidp._run_batch('issue', $1);
-END
-$$;
-COMMENT ON FUNCTION agentidp.issue_tokens(jsonb) IS
-	'issue_token for up to 64 requests {client_id, client_secret, scope, audience, ip, user_agent} in one transaction; answer i is {"token": ...} or {"sqlstate", "message", ...}';
-
+-- A batch of revocations (see issue_tokens): each request's client is
+-- authenticated and may revoke only its agent's own tokens; then all of
+-- them are revoked with one statement.
 CREATE FUNCTION agentidp.revoke_tokens(requests jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	b		record;
+	s		record;
+	answer	jsonb[];
+	x_i		integer[] := '{}';
+	x_tok	text[] := '{}';
+	x_agent	uuid[] := '{}';
+	x_ip	inet[] := '{}';
+	x_ua	text[] := '{}';
+	st		text;
+	msg		text;
+	det		text;
+	hnt		text;
 BEGIN
-	RETURN agentidp._run_batch('revoke', $1);
+	b := agentidp._batch_start($1);
+	s := agentidp._authenticate_all($1, b.ips, b.answers, 'client.auth_failed', true);
+	answer := s.answers;
+	FOR i IN 1 .. pg_catalog.jsonb_array_length($1) LOOP
+		CONTINUE WHEN answer[i] IS NOT NULL;
+		answer[i] := pg_catalog.jsonb_build_object('agent_id', (s.clients[i]).agent_id);
+		CONTINUE WHEN $1->(i - 1)->>'token' IS NULL;
+		x_i := x_i || i;
+		x_tok := x_tok || ($1->(i - 1)->>'token');
+		x_agent := x_agent || (s.clients[i]).agent_id;
+		x_ip := x_ip || b.ips[i];
+		x_ua := x_ua || ($1->(i - 1)->>'user_agent');
+	END LOOP;
+	IF pg_catalog.cardinality(x_i) > 0 THEN
+		-- The rows carry each request's own ip and user agent.
+		PERFORM agentidp.set_request_context(NULL, NULL, NULL);
+		BEGIN
+			PERFORM agentidp._revoke(x_tok, x_agent, x_ip, x_ua);
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+			FOR m IN 1 .. pg_catalog.cardinality(x_i) LOOP
+				answer[x_i[m]] := agentidp._error_answer(st, msg, det, hnt);
+			END LOOP;
+		END;
+	END IF;
+	RETURN pg_catalog.to_jsonb(answer);
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_tokens(jsonb) IS

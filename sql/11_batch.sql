@@ -1,5 +1,6 @@
 -- Batches: issue_tokens and revoke_tokens run many requests in one
--- transaction, each in its own subtransaction, and answer them index by index.
+-- transaction and answer them index by index: refusals one by one, the
+-- accepted requests written together.
 SET client_min_messages = warning;
 SET agentidp.bcrypt_cost = 4;
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -70,6 +71,51 @@ SELECT count(*) FILTER (WHERE e ? 'token') AS issued_of_64
   FROM jsonb_array_elements(agentidp.issue_tokens((SELECT jsonb_agg(jsonb_build_object(
 	'client_id', :'cid', 'client_secret', :'sec')) FROM generate_series(1, 64)))) AS e;
 
+-- The quota holds inside a batch as it would one request after another: with
+-- 2 tokens left this month, the first two of four are issued and the last
+-- two refused (and audited), and the counter ends at the quota.
+SELECT id AS qag FROM agentidp.register_agent('batch-quota', 'team-batch', '{agents:read}') \gset
+SELECT client_id AS qcid, client_secret AS qsec FROM agentidp.create_credential(:'qag') \gset
+SET agentidp.monthly_token_quota = 3;
+SELECT agentidp.issue_token(:'qcid', :'qsec') ? 'access_token' AS first_of_three;
+SELECT i, coalesce(e->>'sqlstate', 'token') AS answer, e->>'message' AS message
+  FROM jsonb_array_elements(agentidp.issue_tokens((SELECT jsonb_agg(jsonb_build_object(
+	'client_id', :'qcid', 'client_secret', :'qsec')) FROM generate_series(1, 4)))) WITH ORDINALITY AS a(e, i)
+ ORDER BY i;
+SELECT sum(issued) AS counted FROM agentidp.token_usage WHERE agent_id = :'qag';
+SELECT count(*) AS token_rows FROM agentidp.tokens WHERE agent_id = :'qag';
+SELECT count(*) FILTER (WHERE action = 'token.issued') AS issued_events,
+	   count(*) FILTER (WHERE action = 'token.refused' AND metadata->>'reason' = 'quota_exceeded') AS refused_events
+  FROM agentidp.audit_events WHERE agent_id = :'qag';
+RESET agentidp.monthly_token_quota;
+
+-- One client authenticated is not thereby trusted with another secret: a
+-- wrong secret after a right one, for the same client, is refused.
+SELECT i, coalesce(e->>'sqlstate', 'token') AS answer
+  FROM jsonb_array_elements(agentidp.issue_tokens(jsonb_build_array(
+	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec'),
+	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec' || 'x'),
+	jsonb_build_object('client_id', :'cid'),
+	jsonb_build_object('client_id', :'ocid', 'client_secret', :'sec'),
+	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec')))) WITH ORDINALITY AS a(e, i)
+ ORDER BY i;
+
+-- When writing and signing fails (here a sealed key that no longer opens),
+-- every accepted request gets that error and nothing of them stays; the
+-- refused one keeps its own answer.
+BEGIN;
+SELECT count(*) AS tokens_before FROM agentidp.tokens \gset
+UPDATE agentidp.signing_keys SET private_enc = overlay(private_enc PLACING '\xff'::bytea FROM 40 FOR 1)
+ WHERE status = 'active';
+SELECT i, e->>'sqlstate' AS sqlstate
+  FROM jsonb_array_elements(agentidp.issue_tokens(jsonb_build_array(
+	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec'),
+	jsonb_build_object('client_id', :'cid', 'client_secret', 'aidp_sk_wrong'),
+	jsonb_build_object('client_id', :'ocid', 'client_secret', :'osec')))) WITH ORDINALITY AS a(e, i)
+ ORDER BY i;
+SELECT count(*) = :tokens_before AS no_token_left FROM agentidp.tokens;
+ROLLBACK;
+
 -- revoke_tokens: each client authenticated, each limited to its own tokens.
 SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS t1 \gset
 SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS t2 \gset
@@ -98,12 +144,23 @@ SELECT agentidp.introspect_token(:'t1')->'active' AS t1_active,
 	   agentidp.introspect_token(:'t2')->'active' AS t2_active,
 	   agentidp.introspect_token(:'t3')->'active' AS t3_active;
 
+-- The same token twice in one batch is revoked, audited and logged once.
+SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS t4 \gset
+SELECT c->>'jti' AS j4 FROM pg_temp.claims(:'t4') AS c \gset
+SELECT pg_temp.shape(agentidp.revoke_tokens(jsonb_build_array(
+	jsonb_build_object('token', :'t4', 'client_id', :'cid', 'client_secret', :'sec'),
+	jsonb_build_object('token', :'t4', 'client_id', :'cid', 'client_secret', :'sec'),
+	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec')))) AS answer;
+SELECT (SELECT count(*) FROM agentidp.audit_events WHERE action = 'token.revoked' AND metadata->>'jti' = :'j4') AS events,
+	   (SELECT count(*) FROM agentidp.revocation_log WHERE subject = :'j4') AS log_rows,
+	   (SELECT revoked_at IS NOT NULL FROM agentidp.tokens WHERE jti = :'j4') AS revoked;
+
 -- Only the bridge's and the admins' roles may call them.
 SELECT has_function_privilege('agentidp_bridge', 'agentidp.issue_tokens(jsonb)', 'EXECUTE') AS bridge_issue,
 	   has_function_privilege('agentidp_bridge', 'agentidp.revoke_tokens(jsonb)', 'EXECUTE') AS bridge_revoke,
 	   has_function_privilege('agentidp_auditor', 'agentidp.issue_tokens(jsonb)', 'EXECUTE') AS auditor_issue,
 	   has_function_privilege('public', 'agentidp.revoke_tokens(jsonb)', 'EXECUTE') AS public_revoke;
--- The audit chain still verifies after the subtransactions.
+-- The audit chain still verifies after all of the above.
 SELECT intact FROM agentidp.verify_audit_chain();
 
 -- revocation_log keeps a row for a token lifetime plus ten minutes: the next
