@@ -333,6 +333,48 @@ set_key(redisContext *c, long long gen, const char *kind, const char *id, const 
 }
 
 /*
+ * Warm-up writes are pipelined: one round trip per batch rather than per key,
+ * so a snapshot with many revoked tokens loads quickly; so are the
+ * revocations of one revoke_tokens call.
+ */
+struct pipeline {
+	redisContext *c;
+	int pending;
+	int failed;
+};
+
+static void
+pipeline_drain(struct pipeline *p)
+{
+	while (p->pending > 0) {
+		redisReply *r = NULL;
+		int io_error = redisGetReply(p->c, (void **)&r) != REDIS_OK || r == NULL;
+
+		if (io_error || r->type == REDIS_REPLY_ERROR)
+			p->failed = 1;
+		freeReplyObject(r);
+		p->pending--;
+		if (io_error)
+			return;
+	}
+}
+
+static void
+pipeline_set(struct pipeline *p, long long gen, const char *kind, const char *id, const char *value,
+			 long long ttl)
+{
+	if (p->failed || id == NULL || strlen(id) > 128 || strchr(id, ' ') != NULL || ttl <= 0)
+		return;
+	if (redisAppendCommand(p->c, "SET agentidp:%lld:%s:%s %s EX %lld", gen, kind, id, value, ttl) !=
+		REDIS_OK) {
+		p->failed = 1;
+		return;
+	}
+	if (++p->pending >= 1000)
+		pipeline_drain(p);
+}
+
+/*
  * Write a revocation this bridge confirmed to the published generation, or
  * to the one a warm-up is filling (so that it is in it when published). A
  * lost write could hide a revocation: stop trusting the cache and make a
@@ -357,10 +399,34 @@ note_revocation(const char *kind, const char *id, const char *value, long long t
 	}
 }
 
+/* note_revocation for n revoked tokens, pipelined: one round trip for all. */
 void
-cache_note_token_revoked(const char *jti, long long exp)
+cache_note_tokens_revoked(size_t n, const char *const *jti, const long long *exp)
 {
-	note_revocation("jti", jti, "1", exp - (long long)time(NULL) + TTL_MARGIN);
+	long long gen = atomic_load(&current_gen);
+	long long now = (long long)time(NULL);
+	redisContext *c;
+	struct pipeline p = {0};
+
+	if (n == 0)
+		return;
+	if (gen == 0)
+		gen = atomic_load(&warming_gen);
+	if (gen == 0)
+		return;
+	c = thread_redis();
+	p.c = c;
+	if (c != NULL) {
+		for (size_t i = 0; i < n; i++)
+			pipeline_set(&p, gen, "jti", jti[i], "1", exp[i] - now + TTL_MARGIN);
+		pipeline_drain(&p);
+	}
+	if (c == NULL || p.failed || p.pending > 0) {
+		atomic_store(&warming_gen, 0);
+		atomic_store(&current_gen, 0);
+		if (c != NULL)
+			thread_redis_failed();
+	}
 }
 
 void
@@ -464,47 +530,6 @@ apply_entry(struct listener *l, long long gen, const char *kind, const char *id,
 	if (id == NULL || strlen(id) > 128 || strchr(id, ' ') != NULL)
 		return 0;
 	return set_key(l->redis, gen, kind, id, value, ttl);
-}
-
-/*
- * Warm-up writes are pipelined: one round trip per batch rather than per key,
- * so a snapshot with many revoked tokens loads quickly.
- */
-struct pipeline {
-	redisContext *c;
-	int pending;
-	int failed;
-};
-
-static void
-pipeline_drain(struct pipeline *p)
-{
-	while (p->pending > 0) {
-		redisReply *r = NULL;
-		int io_error = redisGetReply(p->c, (void **)&r) != REDIS_OK || r == NULL;
-
-		if (io_error || r->type == REDIS_REPLY_ERROR)
-			p->failed = 1;
-		freeReplyObject(r);
-		p->pending--;
-		if (io_error)
-			return;
-	}
-}
-
-static void
-pipeline_set(struct pipeline *p, long long gen, const char *kind, const char *id, const char *value,
-			 long long ttl)
-{
-	if (p->failed || id == NULL || strlen(id) > 128 || strchr(id, ' ') != NULL || ttl <= 0)
-		return;
-	if (redisAppendCommand(p->c, "SET agentidp:%lld:%s:%s %s EX %lld", gen, kind, id, value, ttl) !=
-		REDIS_OK) {
-		p->failed = 1;
-		return;
-	}
-	if (++p->pending >= 1000)
-		pipeline_drain(p);
 }
 
 /* Apply one revocation_log row to generation gen; 0 / -1 (Redis write failed). */

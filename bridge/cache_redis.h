@@ -35,8 +35,8 @@ enum cache_verdict cache_check(const char *jti, const char *agent_id, const char
 void cache_check_many(size_t n, const char *const *jti, const char *const *agent_id,
 					  const char *const *client_id, enum cache_verdict *out);
 
-/* Write a revocation seen by this bridge now, ahead of its NOTIFY. */
-void cache_note_token_revoked(const char *jti, long long exp);
+/* Write revocations seen by this bridge now, ahead of their NOTIFY. */
+void cache_note_tokens_revoked(size_t n, const char *const *jti, const long long *exp);
 void cache_note_agent_status(const char *agent_id, const char *status);
 void cache_note_client_revoked(const char *client_id);
 

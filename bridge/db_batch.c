@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_SQL_LIMIT 64 /* agentidp._check_batch */
+#define BATCH_SQL_LIMIT 64 /* agentidp._batch_start */
 
 /*
  * One request waiting for, or riding in, a batch. Lives on its caller's
@@ -33,16 +33,17 @@ struct batcher {
 	struct pending *head, *tail; /* FIFO of requests not yet taken */
 	int active;                  /* calls of this kind in the database */
 	enum db_stmt stmt;
-	const char *answer_key; /* member of a success entry that is the answer */
+	const char *answer_key; /* member of a success entry that is the answer, NULL: all of it */
 	const char *name;
 	atomic_ullong calls, requests;
+	db_batch_hook hook;
 };
 
 static struct batcher batchers[BATCH_KINDS] = {
 	[BATCH_ISSUE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, STMT_ISSUE_TOKENS, "token", "issue",
-					 0, 0},
-	[BATCH_REVOKE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, STMT_REVOKE_TOKENS, "agent_id",
-					  "revoke", 0, 0},
+					 0, 0, NULL},
+	[BATCH_REVOKE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, STMT_REVOKE_TOKENS, NULL, "revoke",
+					  0, 0, NULL},
 };
 
 static int max_items = 32;
@@ -78,8 +79,8 @@ settle(const struct batcher *b, struct pending *p, json_t *entry)
 				  json_string_value(json_object_get(entry, "hint")));
 		return;
 	}
-	p->answer = json_object_get(entry, b->answer_key);
-	if (p->answer == NULL) {
+	p->answer = b->answer_key != NULL ? json_object_get(entry, b->answer_key) : entry;
+	if (!json_is_object(entry) || p->answer == NULL) {
 		p->rc = -1;
 		strcpy(p->err.sqlstate, "XX000");
 		set_field(p->err.message, sizeof(p->err.message), "unexpected database result");
@@ -131,6 +132,9 @@ run_batch(struct batcher *b, struct pending **batch, int n)
 			rc = -1;
 		}
 	}
+	/* Before anyone is answered: what the hook does holds for every answer. */
+	if (rc == 0 && b->hook != NULL)
+		b->hook(answers);
 	for (i = 0; i < n; i++) {
 		if (rc == 0) {
 			settle(b, batch[i], json_array_get(answers, (size_t)i));
@@ -206,6 +210,12 @@ db_batch_call(enum batch_kind kind, json_t *item, json_t **answer, struct db_err
 	if (me.rc != 0)
 		*err = me.err;
 	return me.rc;
+}
+
+void
+db_batch_set_hook(enum batch_kind kind, db_batch_hook hook)
+{
+	batchers[kind].hook = hook;
 }
 
 void

@@ -33,11 +33,19 @@ void db_batch_init(int max_items, int concurrency);
 /*
  * Run one request as part of a batch. item is borrowed. Returns 0 with
  * *answer (a new reference) set to the request's result: the RFC 6749 token
- * body for BATCH_ISSUE, the authenticated agent's id (a JSON string) for
- * BATCH_REVOKE. Returns -1 with *err filled when the request was refused or
- * the database could not be reached.
+ * body for BATCH_ISSUE, the answer object {agent_id, and jti, exp when this
+ * request revoked the token} for BATCH_REVOKE. Returns -1 with *err filled
+ * when the request was refused or the database could not be reached.
  */
 int db_batch_call(enum batch_kind kind, json_t *item, json_t **answer, struct db_error *err);
+
+/*
+ * A function the leader of a batch calls with the database's answer array
+ * (one entry per request, borrowed) before it answers any request of the
+ * batch; set once at start-up, before the server runs.
+ */
+typedef void (*db_batch_hook)(json_t *answers);
+void db_batch_set_hook(enum batch_kind kind, db_batch_hook hook);
 
 /* Counters for /metrics: calls made and requests carried, per kind. */
 void db_batch_stats(enum batch_kind kind, unsigned long long *calls,

@@ -13,6 +13,7 @@
 #include "http_server.h"
 #include "jwt_verify.h"
 #include "log.h"
+#include "routes.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +99,7 @@ main(int argc, char **argv)
 	db_batch_init((int)cfg.batch_max, (int)(cfg.batch_concurrency < cfg.db_pool_size
 												? cfg.batch_concurrency
 												: cfg.db_pool_size));
+	routes_token_init();
 	if (resolve_issuer() != 0)
 		return 1;
 	jwt_init(cfg.issuer);

@@ -25,6 +25,8 @@ void route_token(struct request *r);
 void route_token_too_large(struct request *r);
 void route_token_introspect(struct request *r);
 void route_token_revoke(struct request *r);
+/* Start-up of the token routes: hooks them into db_batch. */
+void routes_token_init(void);
 
 void route_agents_list(struct request *r);
 void route_agents_create(struct request *r);

@@ -1715,13 +1715,16 @@ COMMENT ON FUNCTION agentidp.introspect_token(text) IS
 -- with one statement for all: the token rows, their audit events and their
 -- revocation_log rows.  ips and uas NULL take the request context.
 -- RFC 7009: a token that does not verify, is unknown, is another agent's
--- or is already revoked is left alone, and that is not an error.
+-- or is already revoked is left alone, and that is not an error.  Answers
+-- which ones this call revoked: {"<index>": {"jti", "exp"}} (index from 1),
+-- for the bridge to put in its cache before it answers.
 CREATE FUNCTION agentidp._revoke(tokens text[], agents uuid[], ips inet[], uas text[])
-RETURNS void
+RETURNS jsonb
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
 DECLARE
-	n	bigint;
+	n		bigint;
+	revoked	jsonb;
 BEGIN
 	-- MATERIALIZED: each token is verified once (pulled up, the call would
 	-- run again for each use of its result).
@@ -1750,14 +1753,15 @@ BEGIN
 		-- What _notify writes, for all of them at once.
 		INSERT INTO agentidp.revocation_log (kind, subject, expires_at)
 		SELECT 'token', u.jti::text, u.expires_at FROM u ORDER BY u.n)
-	SELECT pg_catalog.count(pg_catalog.pg_notify('agentidp_revocation', pg_catalog.jsonb_build_object(
-			   'kind', 'token', 'jti', u.jti,
-			   'exp', pg_catalog.date_part('epoch', u.expires_at)::bigint)::text))
-	  INTO n
-	  FROM u;
+	SELECT pg_catalog.count(pg_catalog.pg_notify('agentidp_revocation', e::text)),
+		   pg_catalog.jsonb_object_agg(u.n::text, e - 'kind')
+	  INTO n, revoked
+	  FROM u, LATERAL (SELECT pg_catalog.jsonb_build_object('kind', 'token', 'jti', u.jti,
+					   'exp', pg_catalog.date_part('epoch', u.expires_at)::bigint) AS e) AS p;
 	IF n > 0 THEN
 		PERFORM agentidp._purge_revocation_log();
 	END IF;
+	RETURN COALESCE(revoked, '{}');
 END
 $$;
 
@@ -1775,7 +1779,8 @@ COMMENT ON FUNCTION agentidp.revoke_token(text, uuid) IS
 
 -- A batch of revocations (see issue_tokens): each request's client is
 -- authenticated and may revoke only its agent's own tokens; then all of
--- them are revoked with one statement.
+-- them are revoked with one statement.  Answer i is {"agent_id"}, plus
+-- "jti" and "exp" of the token when this very request revoked it.
 CREATE FUNCTION agentidp.revoke_tokens(requests jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
@@ -1790,6 +1795,7 @@ DECLARE
 	x_agent	uuid[] := '{}';
 	x_ip	inet[] := '{}';
 	x_ua	text[] := '{}';
+	rv		jsonb;
 	st		text;
 	msg		text;
 	det		text;
@@ -1812,7 +1818,11 @@ BEGIN
 		-- The rows carry each request's own ip and user agent.
 		PERFORM agentidp.set_request_context(NULL, NULL, NULL);
 		BEGIN
-			PERFORM agentidp._revoke(x_tok, x_agent, x_ip, x_ua);
+			rv := agentidp._revoke(x_tok, x_agent, x_ip, x_ua);
+			FOR m IN 1 .. pg_catalog.cardinality(x_i) LOOP
+				CONTINUE WHEN NOT rv ? m::text;
+				answer[x_i[m]] := answer[x_i[m]] || (rv->(m::text));
+			END LOOP;
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
@@ -1825,7 +1835,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_tokens(jsonb) IS
-	'RFC 7009 revocation for up to 64 requests {token, client_id, client_secret, ip, user_agent} in one transaction, each client authenticated and limited to its own tokens; answer i is {"agent_id": ...} or {"sqlstate", "message", ...}';
+	'RFC 7009 revocation for up to 64 requests {token, client_id, client_secret, ip, user_agent} in one transaction, each client authenticated and limited to its own tokens; answer i is {"agent_id", and "jti", "exp" when it revoked the token} or {"sqlstate", "message", ...}';
 
 CREATE FUNCTION agentidp.revocation_snapshot()
 RETURNS jsonb

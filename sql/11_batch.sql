@@ -128,7 +128,9 @@ SELECT agentidp.revoke_tokens(jsonb_build_array(
 	-- not a token at all: accepted, nothing happens
 	jsonb_build_object('token', 'garbage', 'client_id', :'ocid', 'client_secret', :'osec')
 )) AS rb \gset
+-- jti and exp come with the answer of the request that revoked the token.
 SELECT i, e->>'agent_id' = :'ag' AS own_agent, e->>'agent_id' = :'other' AS other_agent,
+	   e->>'jti' = (pg_temp.claims(:'t1')->>'jti') AND e->'exp' = pg_temp.claims(:'t1')->'exp' AS revoked_t1,
 	   e->>'sqlstate' AS sqlstate, e->>'message' AS message
   FROM jsonb_array_elements(:'rb'::jsonb) WITH ORDINALITY AS a(e, i) ORDER BY i;
 SELECT c->>'jti' AS j1 FROM pg_temp.claims(:'t1') AS c \gset
@@ -147,10 +149,13 @@ SELECT agentidp.introspect_token(:'t1')->'active' AS t1_active,
 -- The same token twice in one batch is revoked, audited and logged once.
 SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS t4 \gset
 SELECT c->>'jti' AS j4 FROM pg_temp.claims(:'t4') AS c \gset
-SELECT pg_temp.shape(agentidp.revoke_tokens(jsonb_build_array(
+SELECT count(*) FILTER (WHERE e->>'agent_id' = :'ag') AS own_agent,
+	   count(*) FILTER (WHERE e->>'jti' = :'j4') AS revoked_here,
+	   count(*) FILTER (WHERE e ? 'jti' AND i = 3) AS revoked_by_no_token
+  FROM jsonb_array_elements(agentidp.revoke_tokens(jsonb_build_array(
 	jsonb_build_object('token', :'t4', 'client_id', :'cid', 'client_secret', :'sec'),
 	jsonb_build_object('token', :'t4', 'client_id', :'cid', 'client_secret', :'sec'),
-	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec')))) AS answer;
+	jsonb_build_object('client_id', :'cid', 'client_secret', :'sec')))) WITH ORDINALITY AS a(e, i);
 SELECT (SELECT count(*) FROM agentidp.audit_events WHERE action = 'token.revoked' AND metadata->>'jti' = :'j4') AS events,
 	   (SELECT count(*) FROM agentidp.revocation_log WHERE subject = :'j4') AS log_rows,
 	   (SELECT revoked_at IS NOT NULL FROM agentidp.tokens WHERE jti = :'j4') AS revoked;
