@@ -1315,13 +1315,13 @@ $$;
 
 -- Authenticate the client of every request that has no answer yet; a
 -- refusal (audited by _authenticate with that request's ip and user agent)
--- becomes its answer.  A batch usually comes from few clients: the client
--- that just authenticated is not checked again for the next request with
--- the same client_id and secret in this transaction (the secret compared
--- through its SHA-256, which says nothing about the secret).  Refusals are
--- never remembered: each refused request is audited.
+-- becomes its answer.  A batch usually comes from few clients, so each
+-- distinct client_id and secret is checked once for all its requests (the
+-- requests are grouped by the secret's SHA-256, which says nothing about
+-- the secret, not by comparing secrets).  A refusal is never shared: each
+-- refused request is checked and audited on its own.
 -- batch: each request carries its own ip (in ips) and user_agent, which
--- become the request context; otherwise the caller's context stays.
+-- become the request context of its refusal; otherwise the caller's stays.
 CREATE FUNCTION agentidp._authenticate_all(requests jsonb, ips inet[], INOUT answers jsonb[],
 										   refused_action text, batch boolean,
 										   OUT clients agentidp._client[])
@@ -1329,41 +1329,44 @@ RETURNS record
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
 DECLARE
-	r			jsonb;
-	v_client	text;
-	v_digest	bytea;
-	auth		record;
-	c_client	text;
-	c_digest	bytea;
-	st			text;
-	msg			text;
-	det			text;
-	hnt			text;
+	grp		record;
+	i		integer;
+	auth	agentidp._client;
+	ok		boolean;
+	st		text;
+	msg		text;
+	det		text;
+	hnt		text;
 BEGIN
 	clients := pg_catalog.array_fill(NULL::agentidp._client, ARRAY[pg_catalog.jsonb_array_length($1)]);
-	FOR i IN 1 .. pg_catalog.jsonb_array_length($1) LOOP
-		CONTINUE WHEN answers[i] IS NOT NULL;
-		r := $1->(i - 1);
-		v_client := r->>'client_id';
-		IF batch THEN
-			PERFORM agentidp.set_request_context(ips[i], r->>'user_agent', NULL);
-		END IF;
-		v_digest := pg_catalog.sha256(pg_catalog.convert_to(COALESCE(r->>'client_secret', ''), 'UTF8'));
-		IF c_client IS NULL OR v_client IS DISTINCT FROM c_client OR v_digest <> c_digest
-		   OR r->>'client_secret' IS NULL THEN
-			c_client := NULL;
-			BEGIN
-				auth := agentidp._authenticate(v_client, r->>'client_secret', refused_action);
-			EXCEPTION WHEN OTHERS THEN
-				GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-										det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-				answers[i] := agentidp._error_answer(st, msg, det, hnt);
-				CONTINUE;
-			END;
-			c_client := v_client;
-			c_digest := v_digest;
-		END IF;
-		clients[i] := ROW(auth.agent_id, auth.credential_id, auth.capabilities)::agentidp._client;
+	FOR grp IN
+		SELECT a.e->>'client_id' AS client_id, (pg_catalog.array_agg(a.e->>'client_secret'))[1] AS secret,
+			   pg_catalog.array_agg(a.i::integer ORDER BY a.i) AS idx
+		  FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS a(e, i)
+		 WHERE answers[a.i] IS NULL
+		 GROUP BY a.e->>'client_id',
+				  pg_catalog.sha256(pg_catalog.convert_to(COALESCE(a.e->>'client_secret', ''), 'UTF8')),
+				  a.e->>'client_secret' IS NULL
+		 ORDER BY pg_catalog.min(a.i)
+	LOOP
+		ok := false;
+		FOREACH i IN ARRAY grp.idx LOOP
+			IF NOT ok THEN
+				IF batch THEN
+					PERFORM agentidp.set_request_context(ips[i], $1->(i - 1)->>'user_agent', NULL);
+				END IF;
+				BEGIN
+					auth := agentidp._authenticate(grp.client_id, grp.secret, refused_action);
+					ok := true;
+				EXCEPTION WHEN OTHERS THEN
+					GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+											det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+					answers[i] := agentidp._error_answer(st, msg, det, hnt);
+					CONTINUE;
+				END;
+			END IF;
+			clients[i] := auth;
+		END LOOP;
 	END LOOP;
 END
 $$;
@@ -1790,11 +1793,10 @@ DECLARE
 	b		record;
 	s		record;
 	answer	jsonb[];
-	x_i		integer[] := '{}';
-	x_tok	text[] := '{}';
-	x_agent	uuid[] := '{}';
-	x_ip	inet[] := '{}';
-	x_ua	text[] := '{}';
+	clients	agentidp._client[];
+	x_tok	text[];
+	x_agent	uuid[];
+	x_ua	text[];
 	rv		jsonb;
 	st		text;
 	msg		text;
@@ -1804,34 +1806,29 @@ BEGIN
 	b := agentidp._batch_start($1);
 	s := agentidp._authenticate_all($1, b.ips, b.answers, 'client.auth_failed', true);
 	answer := s.answers;
-	FOR i IN 1 .. pg_catalog.jsonb_array_length($1) LOOP
-		CONTINUE WHEN answer[i] IS NOT NULL;
-		answer[i] := pg_catalog.jsonb_build_object('agent_id', (s.clients[i]).agent_id);
-		CONTINUE WHEN $1->(i - 1)->>'token' IS NULL;
-		x_i := x_i || i;
-		x_tok := x_tok || ($1->(i - 1)->>'token');
-		x_agent := x_agent || (s.clients[i]).agent_id;
-		x_ip := x_ip || b.ips[i];
-		x_ua := x_ua || ($1->(i - 1)->>'user_agent');
-	END LOOP;
-	IF pg_catalog.cardinality(x_i) > 0 THEN
-		-- The rows carry each request's own ip and user agent.
-		PERFORM agentidp.set_request_context(NULL, NULL, NULL);
-		BEGIN
-			rv := agentidp._revoke(x_tok, x_agent, x_ip, x_ua);
-			FOR m IN 1 .. pg_catalog.cardinality(x_i) LOOP
-				CONTINUE WHEN NOT rv ? m::text;
-				answer[x_i[m]] := answer[x_i[m]] || (rv->(m::text));
-			END LOOP;
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-			FOR m IN 1 .. pg_catalog.cardinality(x_i) LOOP
-				answer[x_i[m]] := agentidp._error_answer(st, msg, det, hnt);
-			END LOOP;
-		END;
-	END IF;
-	RETURN pg_catalog.to_jsonb(answer);
+	clients := s.clients;
+	-- Index by index: the token of each authenticated request (NULL for a
+	-- refused one, which thus revokes nothing), its agent, its user agent.
+	SELECT pg_catalog.array_agg(CASE WHEN answer[a.i] IS NULL THEN a.e->>'token' END ORDER BY a.i),
+		   pg_catalog.array_agg((clients[a.i]).agent_id ORDER BY a.i),
+		   pg_catalog.array_agg(a.e->>'user_agent' ORDER BY a.i)
+	  INTO x_tok, x_agent, x_ua
+	  FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS a(e, i);
+	-- The rows carry each request's own ip and user agent.
+	PERFORM agentidp.set_request_context(NULL, NULL, NULL);
+	BEGIN
+		rv := agentidp._revoke(x_tok, x_agent, b.ips, x_ua);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+								det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+		RETURN pg_catalog.to_jsonb(ARRAY(
+			SELECT COALESCE(answer[i], agentidp._error_answer(st, msg, det, hnt))
+			  FROM pg_catalog.generate_subscripts(answer, 1) AS i ORDER BY i));
+	END;
+	RETURN pg_catalog.to_jsonb(ARRAY(
+		SELECT COALESCE(answer[i], pg_catalog.jsonb_build_object('agent_id', (clients[i]).agent_id)
+								   || COALESCE(rv->(i::text), '{}'))
+		  FROM pg_catalog.generate_subscripts(answer, 1) AS i ORDER BY i));
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_tokens(jsonb) IS
