@@ -349,9 +349,13 @@ revoked_to_cache(json_t *answers)
 	{
 		json_t *j = json_object_get(e, "jti"), *x = json_object_get(e, "exp");
 
-		if (n < 64 && json_is_string(j) && json_is_integer(x)) {
-			jti[n] = json_string_value(j);
-			exp[n++] = (long long)json_integer_value(x);
+		if (!json_is_string(j) || !json_is_integer(x))
+			continue;
+		jti[n] = json_string_value(j);
+		exp[n++] = (long long)json_integer_value(x);
+		if (n == sizeof(jti) / sizeof(jti[0])) {
+			cache_note_tokens_revoked(n, jti, exp);
+			n = 0;
 		}
 	}
 	cache_note_tokens_revoked(n, jti, exp);

@@ -1384,9 +1384,10 @@ CREATE TYPE agentidp._grant AS (
 	user_agent		text
 );
 
--- Write and sign the tokens of accepted requests, in two statements for all
--- of them: a statement's fixed cost (executor start-up, constraint checks)
--- is paid once per call, not once per token.  The quota comes first: this
+-- Write and sign the tokens of accepted requests, in one statement for all
+-- of them (token rows, their audit events, the signatures): a statement's
+-- fixed cost (executor start-up, constraint checks) is paid once per call,
+-- not once per token.  The quota comes first: this
 -- backend's shard is bumped by the agent's requests, then the sum is
 -- checked; the requests past the quota (the last ones, as one by one would
 -- have it) are refused and audited, and their share of the bump taken back.
