@@ -375,37 +375,17 @@ pipeline_set(struct pipeline *p, long long gen, const char *kind, const char *id
 }
 
 /*
- * Write a revocation this bridge confirmed to the published generation, or
- * to the one a warm-up is filling (so that it is in it when published). A
- * lost write could hide a revocation: stop trusting the cache and make a
- * running warm-up start over.
+ * Write revocations this bridge confirmed (n keys of one kind, pipelined:
+ * one round trip for all) to the published generation, or to the one a
+ * warm-up is filling (so that they are in it when published). A lost write
+ * could hide a revocation: stop trusting the cache and make a running
+ * warm-up start over.
  */
 static void
-note_revocation(const char *kind, const char *id, const char *value, long long ttl)
+note_revocations(const char *kind, size_t n, const char *const *id, const char *const *value,
+				 const long long *ttl)
 {
 	long long gen = atomic_load(&current_gen);
-	redisContext *c;
-
-	if (gen == 0)
-		gen = atomic_load(&warming_gen);
-	if (gen == 0)
-		return;
-	c = thread_redis();
-	if (c == NULL || set_key(c, gen, kind, id, value, ttl) != 0) {
-		atomic_store(&warming_gen, 0);
-		atomic_store(&current_gen, 0);
-		if (c != NULL)
-			thread_redis_failed();
-	}
-}
-
-/* note_revocation for n revoked tokens, pipelined: one round trip for all. */
-void
-cache_note_tokens_revoked(size_t n, const char *const *jti, const long long *exp)
-{
-	long long gen = atomic_load(&current_gen);
-	long long now = (long long)time(NULL);
-	redisContext *c;
 	struct pipeline p = {0};
 
 	if (n == 0)
@@ -414,31 +394,57 @@ cache_note_tokens_revoked(size_t n, const char *const *jti, const long long *exp
 		gen = atomic_load(&warming_gen);
 	if (gen == 0)
 		return;
-	c = thread_redis();
-	p.c = c;
-	if (c != NULL) {
-		for (size_t i = 0; i < n; i++)
-			pipeline_set(&p, gen, "jti", jti[i], "1", exp[i] - now + TTL_MARGIN);
+	p.c = thread_redis();
+	if (p.c != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			/* pipeline_set skips a key it cannot write; here that is a loss. */
+			if (id[i] == NULL || strlen(id[i]) > 128 || strchr(id[i], ' ') != NULL)
+				p.failed = 1;
+			pipeline_set(&p, gen, kind, id[i], value[i], ttl[i]);
+		}
 		pipeline_drain(&p);
 	}
-	if (c == NULL || p.failed || p.pending > 0) {
+	if (p.c == NULL || p.failed || p.pending > 0) {
 		atomic_store(&warming_gen, 0);
 		atomic_store(&current_gen, 0);
-		if (c != NULL)
+		if (p.c != NULL)
 			thread_redis_failed();
+	}
+}
+
+void
+cache_note_tokens_revoked(size_t n, const char *const *jti, const long long *exp)
+{
+	const char *one[64];
+	long long ttl[64];
+	long long now = (long long)time(NULL);
+
+	for (size_t done = 0; done < n; done += 64) {
+		size_t k = n - done < 64 ? n - done : 64;
+
+		for (size_t i = 0; i < k; i++) {
+			one[i] = "1";
+			ttl[i] = exp[done + i] - now + TTL_MARGIN;
+		}
+		note_revocations("jti", k, jti + done, one, ttl);
 	}
 }
 
 void
 cache_note_agent_status(const char *agent_id, const char *status)
 {
-	note_revocation("agent", agent_id, status, atomic_load(&max_ttl) + TTL_MARGIN);
+	long long ttl = atomic_load(&max_ttl) + TTL_MARGIN;
+
+	note_revocations("agent", 1, &agent_id, &status, &ttl);
 }
 
 void
 cache_note_client_revoked(const char *client_id)
 {
-	note_revocation("client", client_id, "1", atomic_load(&max_ttl) + TTL_MARGIN);
+	const char *one = "1";
+	long long ttl = atomic_load(&max_ttl) + TTL_MARGIN;
+
+	note_revocations("client", 1, &client_id, &one, &ttl);
 }
 
 int
