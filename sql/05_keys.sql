@@ -2,16 +2,7 @@
 -- emergency retirement, key material never readable, kid = RFC 7638 thumbprint.
 SET client_min_messages = warning;
 SET agentidp.bcrypt_cost = 4;
--- 'ok', or the SQLSTATE and message of the error the statement raised (uuids
--- masked so that the output is deterministic).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $$;
+\i sql/include/err.sql
 -- The decoded JSON of part i (1 = header, 2 = claims) of a compact JWS.
 CREATE FUNCTION pg_temp.jwt_part(tok text, i int) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT convert_from(decode(rpad(translate(split_part(tok, '.', i), '-_', '+/'),

@@ -2,16 +2,7 @@
 -- credentials, tokens, events and notices; decommission is final and soft.
 SET client_min_messages = warning;
 SET agentidp.bcrypt_cost = 4;
--- 'ok', or the SQLSTATE and message of the error the statement raised (uuids
--- masked so that the output is deterministic).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $$;
+\i sql/include/err.sql
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT dblink_connect('listener', format('host=%s port=%s dbname=%s user=%s',

@@ -3,16 +3,7 @@
 -- in any table.
 SET client_min_messages = warning;
 SET agentidp.bcrypt_cost = 4;
--- 'ok', or the SQLSTATE and message of the error the statement raised (uuids
--- masked so that the output is deterministic).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $$;
+\i sql/include/err.sql
 
 -- bootstrap_admin: the first admin holds every scope and can get a token.
 SELECT agent_id AS adm, credential_id AS adm_cred, client_id AS adm_cid, client_secret AS adm_sec

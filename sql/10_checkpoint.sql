@@ -6,13 +6,7 @@
 SET client_min_messages = warning;
 SET agentidp.bcrypt_cost = 4;
 -- 'ok', or the SQLSTATE and message of the error the statement raised.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 -- The decoded JSON of part i (1 = header, 2 = claims) of a compact JWS.
 CREATE FUNCTION pg_temp.jws_part(tok text, i int) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT convert_from(decode(rpad(translate(split_part(tok, '.', i), '-_', '+/'),
