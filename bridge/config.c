@@ -27,7 +27,9 @@ static const struct env_var vars[] = {
 	{"AGENTIDP_BATCH_MAX", "32",
 	 "token requests (issue or revoke) sent to the database in one transaction (1..64)"},
 	{"AGENTIDP_BATCH_CONCURRENCY", "4",
-	 "batches of one kind in the database at once (1..1000; at most the pool size)"},
+	 "issue_tokens calls in the database at once (1..1000; at most the pool size)"},
+	{"AGENTIDP_REVOKE_CONCURRENCY", "1",
+	 "revoke_tokens calls in the database at once (1..1000; at most the pool size)"},
 	{"AGENTIDP_RATE_LIMIT", "100", "requests per minute per client IP, 0 = off"},
 	{"AGENTIDP_POLICY_FILE", "policies/data.json", "authorization policy data, reloaded on SIGHUP"},
 	{"AGENTIDP_OPA_URL", NULL, "ask this OPA server instead of the native evaluator"},
@@ -90,6 +92,7 @@ config_load(char **err)
 		env_long("AGENTIDP_DB_POOL_SIZE", 1, 1000, &cfg.db_pool_size, err) != 0 ||
 		env_long("AGENTIDP_BATCH_MAX", 1, 64, &cfg.batch_max, err) != 0 ||
 		env_long("AGENTIDP_BATCH_CONCURRENCY", 1, 1000, &cfg.batch_concurrency, err) != 0 ||
+		env_long("AGENTIDP_REVOKE_CONCURRENCY", 1, 1000, &cfg.revoke_concurrency, err) != 0 ||
 		env_long("AGENTIDP_RATE_LIMIT", 0, 100000000, &cfg.rate_limit, err) != 0 ||
 		env_long("AGENTIDP_MAX_BODY", 1024, 64L * 1024 * 1024, &cfg.max_body, err) != 0 ||
 		env_long("AGENTIDP_CONN_TIMEOUT", 1, 3600, &cfg.conn_timeout, err) != 0 ||

@@ -22,6 +22,7 @@ struct config {
 	long db_pool_size;
 	long batch_max;
 	long batch_concurrency;
+	long revoke_concurrency;
 	long rate_limit;
 	long max_body;
 	long conn_timeout;

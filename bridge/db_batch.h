@@ -26,9 +26,10 @@ enum batch_kind {
 
 /*
  * Settings: at most max_items requests per call (1..64, the SQL limit), at
- * most concurrency calls of one kind in the database at once.
+ * most issue_concurrency issue_tokens and revoke_concurrency revoke_tokens
+ * calls in the database at once.
  */
-void db_batch_init(int max_items, int concurrency);
+void db_batch_init(int max_items, int issue_concurrency, int revoke_concurrency);
 
 /*
  * Run one request as part of a batch. item is borrowed. Returns 0 with
