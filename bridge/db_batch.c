@@ -41,7 +41,7 @@ struct batcher {
 };
 
 static struct batcher batchers[BATCH_KINDS] = {
-	[BATCH_ISSUE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 4, STMT_ISSUE_TOKENS, "token",
+	[BATCH_ISSUE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 1, STMT_ISSUE_TOKENS, "token",
 					 "issue", 0, 0, NULL},
 	[BATCH_REVOKE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 1, STMT_REVOKE_TOKENS, NULL,
 					  "revoke", 0, 0, NULL},
@@ -49,13 +49,6 @@ static struct batcher batchers[BATCH_KINDS] = {
 
 static int max_items = 32;
 
-/*
- * Revocations default to one call at a time: each revoking transaction
- * holds PostgreSQL's NOTIFY queue lock from its pg_notify until its commit
- * is flushed, so a second call in flight only waits for that lock (with a
- * pooled connection and a smaller batch of its own). Here one at a time
- * revoked about 45 % more per second than two (bench/RESULTS.md).
- */
 void
 db_batch_init(int max, int issue_concurrency, int revoke_concurrency)
 {
