@@ -316,26 +316,12 @@ cache_check(const char *jti, const char *agent_id, const char *client_id)
 	return v;
 }
 
-/* SET key value EX ttl under generation gen with connection c; 0 / -1. */
-static int
-set_key(redisContext *c, long long gen, const char *kind, const char *id, const char *value,
-		long long ttl)
-{
-	redisReply *r;
-	int rc;
-
-	if (ttl <= 0)
-		return 0;
-	r = redisCommand(c, "SET agentidp:%lld:%s:%s %s EX %lld", gen, kind, id, value, ttl);
-	rc = (r != NULL && r->type == REDIS_REPLY_STATUS) ? 0 : -1;
-	freeReplyObject(r);
-	return rc;
-}
-
 /*
- * Warm-up writes are pipelined: one round trip per batch rather than per key,
+ * Redis writes are pipelined: one round trip per batch rather than per key,
  * so a snapshot with many revoked tokens loads quickly; so are the
- * revocations of one revoke_tokens call.
+ * revocations of one revoke_tokens call and each page of the revocation log
+ * (under a peak of revocations a catch-up brings a dozen rows, and a round
+ * trip each cost the listener as much as all the rest).
  */
 struct pipeline {
 	redisContext *c;
@@ -529,18 +515,13 @@ check_eviction_policy(struct listener *l)
 	l->last_policy_check = time(NULL);
 }
 
-static int
-apply_entry(struct listener *l, long long gen, const char *kind, const char *id, const char *value,
-			long long ttl)
-{
-	if (id == NULL || strlen(id) > 128 || strchr(id, ' ') != NULL)
-		return 0;
-	return set_key(l->redis, gen, kind, id, value, ttl);
-}
-
-/* Apply one revocation_log row to generation gen; 0 / -1 (Redis write failed). */
-static int
-apply_log_entry(struct listener *l, long long gen, json_t *e, int *keys_changed)
+/*
+ * Queue the Redis write of one revocation_log row for generation gen on p
+ * (pipeline_set skips a malformed subject: the database wrote it, and no
+ * token can carry it).
+ */
+static void
+apply_log_entry(struct pipeline *p, long long gen, json_t *e, int *keys_changed)
 {
 	const char *kind = json_string_value(json_object_get(e, "kind"));
 	const char *subject = json_string_value(json_object_get(e, "subject"));
@@ -548,24 +529,23 @@ apply_log_entry(struct listener *l, long long gen, json_t *e, int *keys_changed)
 	long long now = (long long)time(NULL), ttl = atomic_load(&max_ttl) + TTL_MARGIN;
 
 	if (kind == NULL || subject == NULL)
-		return 0;
+		return;
 	if (strcmp(kind, "token") == 0) {
 		json_t *exp = json_object_get(e, "exp");
 		long long x = json_is_integer(exp) ? json_integer_value(exp) : now + ttl;
 
-		return apply_entry(l, gen, "jti", subject, "1", x - now + TTL_MARGIN);
-	}
-	if (strcmp(kind, "agent") == 0)
-		return status != NULL ? apply_entry(l, gen, "agent", subject, status, ttl) : 0;
-	if (strcmp(kind, "client") == 0)
-		return apply_entry(l, gen, "client", subject, "1", ttl);
-	if (strcmp(kind, "key") == 0) {
+		pipeline_set(p, gen, "jti", subject, "1", x - now + TTL_MARGIN);
+	} else if (strcmp(kind, "agent") == 0) {
+		if (status != NULL)
+			pipeline_set(p, gen, "agent", subject, status, ttl);
+	} else if (strcmp(kind, "client") == 0) {
+		pipeline_set(p, gen, "client", subject, "1", ttl);
+	} else if (strcmp(kind, "key") == 0) {
 		/* A retired key's tokens die now, even if the reload below fails. */
 		if (status != NULL && strcmp(status, "retired") == 0)
 			jwt_forget_key(subject);
 		*keys_changed = 1;
 	}
-	return 0;
 }
 
 /*
@@ -589,6 +569,7 @@ catch_up(struct listener *l, long long gen)
 		json_t *answer, *arr, *e;
 		long long next;
 		size_t i;
+		struct pipeline pl = {.c = l->redis};
 
 		snprintf(after, sizeof(after), "%lld", l->seq);
 		res = PQexecParams(l->pg, "SELECT agentidp.revocations_since($1::bigint)::text", 1, NULL,
@@ -609,11 +590,12 @@ catch_up(struct listener *l, long long gen)
 			break;
 		}
 		json_array_foreach (arr, i, e) {
-			if (apply_log_entry(l, gen, e, &keys_changed) != 0) {
-				rc = -1;
-				break;
-			}
+			apply_log_entry(&pl, gen, e, &keys_changed);
 		}
+		/* The cursor moves only past rows whose writes Redis confirmed. */
+		pipeline_drain(&pl);
+		if (pl.failed || pl.pending > 0)
+			rc = -1;
 		next = json_integer_value(json_object_get(answer, "next"));
 		more = json_is_true(json_object_get(answer, "more")) && next > l->seq;
 		if (rc == 0)
