@@ -11,28 +11,24 @@
 
 #define BATCH_SQL_LIMIT 64 /* agentidp._batch_start */
 
-/*
- * One request waiting for, or riding in, a batch. Lives on its caller's
- * stack. Each has its own condition variable so that the end of a batch
- * wakes exactly the requests it answered and the one that leads next, not
- * every waiting thread.
- */
+/* One request queued for, or riding in, a batch. */
 struct pending {
-	json_t *item;
-	json_t *answer;
-	struct db_error err;
-	int rc;
-	int done;
-	int lead; /* leads a batch (then it is not in the queue) */
-	pthread_cond_t cond;
+	json_t *item; /* owned */
+	db_batch_done done;
+	void *ctx;
 	struct pending *next;
 };
 
+#define MAX_WORKERS 64
+
 struct batcher {
 	pthread_mutex_t lock;
+	pthread_cond_t queued;       /* a request arrived, or stopping */
 	struct pending *head, *tail; /* FIFO of requests not yet taken */
-	int active;                  /* calls of this kind in the database */
-	int concurrency;             /* at most that many */
+	int concurrency;             /* workers: calls of this kind in the database at most */
+	pthread_t workers[MAX_WORKERS];
+	int started;  /* workers running */
+	int stopping; /* db_batch_stop has begun: refuse new requests */
 	enum db_stmt stmt;
 	const char *answer_key; /* member of a success entry that is the answer, NULL: all of it */
 	const char *name;
@@ -41,21 +37,21 @@ struct batcher {
 };
 
 static struct batcher batchers[BATCH_KINDS] = {
-	[BATCH_ISSUE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 1, STMT_ISSUE_TOKENS, "token",
-					 "issue", 0, 0, NULL},
-	[BATCH_REVOKE] = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 1, STMT_REVOKE_TOKENS, NULL,
-					  "revoke", 0, 0, NULL},
+	[BATCH_ISSUE] = {.lock = PTHREAD_MUTEX_INITIALIZER,
+					 .queued = PTHREAD_COND_INITIALIZER,
+					 .concurrency = 1,
+					 .stmt = STMT_ISSUE_TOKENS,
+					 .answer_key = "token",
+					 .name = "issue"},
+	[BATCH_REVOKE] = {.lock = PTHREAD_MUTEX_INITIALIZER,
+					  .queued = PTHREAD_COND_INITIALIZER,
+					  .concurrency = 1,
+					  .stmt = STMT_REVOKE_TOKENS,
+					  .answer_key = NULL,
+					  .name = "revoke"},
 };
 
 static int max_items = 32;
-
-void
-db_batch_init(int max, int issue_concurrency, int revoke_concurrency)
-{
-	max_items = max < 1 ? 1 : max > BATCH_SQL_LIMIT ? BATCH_SQL_LIMIT : max;
-	batchers[BATCH_ISSUE].concurrency = issue_concurrency < 1 ? 1 : issue_concurrency;
-	batchers[BATCH_REVOKE].concurrency = revoke_concurrency < 1 ? 1 : revoke_concurrency;
-}
 
 static void
 set_field(char *dst, size_t size, const char *src)
@@ -63,35 +59,36 @@ set_field(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
-/* Fill p from its entry of the answer array. */
+/* Answer p from its entry of the answer array. */
 static void
 settle(const struct batcher *b, struct pending *p, json_t *entry)
 {
 	json_t *state = json_object_get(entry, "sqlstate");
+	json_t *answer;
+	struct db_error err;
 
+	memset(&err, 0, sizeof(err));
 	if (json_is_string(state)) {
-		p->rc = -1;
-		set_field(p->err.sqlstate, sizeof(p->err.sqlstate), json_string_value(state));
-		set_field(p->err.message, sizeof(p->err.message),
+		set_field(err.sqlstate, sizeof(err.sqlstate), json_string_value(state));
+		set_field(err.message, sizeof(err.message),
 				  json_string_value(json_object_get(entry, "message")));
-		set_field(p->err.detail, sizeof(p->err.detail),
+		set_field(err.detail, sizeof(err.detail),
 				  json_string_value(json_object_get(entry, "detail")));
-		set_field(p->err.hint, sizeof(p->err.hint),
-				  json_string_value(json_object_get(entry, "hint")));
+		set_field(err.hint, sizeof(err.hint), json_string_value(json_object_get(entry, "hint")));
+		p->done(p->ctx, -1, NULL, &err);
 		return;
 	}
-	p->answer = b->answer_key != NULL ? json_object_get(entry, b->answer_key) : entry;
-	if (!json_is_object(entry) || p->answer == NULL) {
-		p->rc = -1;
-		strcpy(p->err.sqlstate, "XX000");
-		set_field(p->err.message, sizeof(p->err.message), "unexpected database result");
+	answer = b->answer_key != NULL ? json_object_get(entry, b->answer_key) : entry;
+	if (!json_is_object(entry) || answer == NULL) {
+		strcpy(err.sqlstate, "XX000");
+		set_field(err.message, sizeof(err.message), "unexpected database result");
+		p->done(p->ctx, -1, NULL, &err);
 		return;
 	}
-	json_incref(p->answer);
-	p->rc = 0;
+	p->done(p->ctx, 0, json_incref(answer), NULL);
 }
 
-/* One database call for the n requests of batch; fills every one of them. */
+/* One database call for the n requests of batch; answers and frees every one of them. */
 static void
 run_batch(struct batcher *b, struct pending **batch, int n)
 {
@@ -137,46 +134,33 @@ run_batch(struct batcher *b, struct pending **batch, int n)
 	if (rc == 0 && b->hook != NULL)
 		b->hook(answers);
 	for (i = 0; i < n; i++) {
-		if (rc == 0) {
+		if (rc == 0)
 			settle(b, batch[i], json_array_get(answers, (size_t)i));
-		} else {
-			batch[i]->rc = -1;
-			batch[i]->err = err;
-		}
+		else
+			batch[i]->done(batch[i]->ctx, -1, NULL, &err);
+		json_decref(batch[i]->item);
+		free(batch[i]);
 	}
 	json_decref(answers);
 }
 
-int
-db_batch_call(enum batch_kind kind, json_t *item, json_t **answer, struct db_error *err)
+/*
+ * A worker: take the oldest waiting requests (up to max_items) as soon as
+ * there are any, make one call for them, answer them, repeat. Once stopping,
+ * it exits when the queue is empty, so nothing queued is left unanswered.
+ */
+static void *
+worker_main(void *arg)
 {
-	struct batcher *b = &batchers[kind];
-	struct pending me = {.item = item};
+	struct batcher *b = arg;
 	struct pending *batch[BATCH_SQL_LIMIT];
-	int n = 0;
 
-	pthread_cond_init(&me.cond, NULL);
-	pthread_mutex_lock(&b->lock);
-	/*
-	 * The queue holds only requests waiting for a leader; a leader is never
-	 * in it. With a free slot we lead at once, else we wait to be answered
-	 * or handed a slot by a leader that finished.
-	 */
-	if (b->active < b->concurrency) {
-		b->active++;
-		me.lead = 1;
-	} else {
-		if (b->tail != NULL)
-			b->tail->next = &me;
-		else
-			b->head = &me;
-		b->tail = &me;
-		while (!me.done && !me.lead)
-			pthread_cond_wait(&me.cond, &b->lock);
-	}
-	if (me.lead) {
-		/* Ourselves and the oldest waiting requests. */
-		batch[n++] = &me;
+	for (;;) {
+		int n = 0;
+
+		pthread_mutex_lock(&b->lock);
+		while (b->head == NULL && !b->stopping)
+			pthread_cond_wait(&b->queued, &b->lock);
 		while (b->head != NULL && n < max_items) {
 			batch[n++] = b->head;
 			b->head = b->head->next;
@@ -184,33 +168,85 @@ db_batch_call(enum batch_kind kind, json_t *item, json_t **answer, struct db_err
 		if (b->head == NULL)
 			b->tail = NULL;
 		pthread_mutex_unlock(&b->lock);
-
+		if (n == 0)
+			return NULL; /* stopping, and nothing left */
 		run_batch(b, batch, n);
+	}
+}
 
-		pthread_mutex_lock(&b->lock);
-		for (int i = 1; i < n; i++) {
-			batch[i]->done = 1;
-			pthread_cond_signal(&batch[i]->cond);
-		}
-		/* Hand the slot to the oldest waiting request, if any. */
-		if (b->head != NULL) {
-			struct pending *next = b->head;
+int
+db_batch_start(int max, int issue_concurrency, int revoke_concurrency)
+{
+	max_items = max < 1 ? 1 : max > BATCH_SQL_LIMIT ? BATCH_SQL_LIMIT : max;
+	batchers[BATCH_ISSUE].concurrency = issue_concurrency;
+	batchers[BATCH_REVOKE].concurrency = revoke_concurrency;
+	for (int k = 0; k < BATCH_KINDS; k++) {
+		struct batcher *b = &batchers[k];
 
-			b->head = next->next;
-			if (b->head == NULL)
-				b->tail = NULL;
-			next->lead = 1;
-			pthread_cond_signal(&next->cond);
-		} else {
-			b->active--;
+		if (b->concurrency < 1)
+			b->concurrency = 1;
+		if (b->concurrency > MAX_WORKERS)
+			b->concurrency = MAX_WORKERS;
+		for (; b->started < b->concurrency; b->started++) {
+			if (pthread_create(&b->workers[b->started], NULL, worker_main, b) != 0) {
+				log_error("cannot start a %s batch worker", b->name);
+				return -1;
+			}
 		}
 	}
+	return 0;
+}
+
+int
+db_batch_submit(enum batch_kind kind, json_t *item, db_batch_done done, void *ctx)
+{
+	struct batcher *b = &batchers[kind];
+	struct pending *p = malloc(sizeof(*p));
+
+	if (p == NULL) {
+		json_decref(item);
+		return -1;
+	}
+	p->item = item;
+	p->done = done;
+	p->ctx = ctx;
+	p->next = NULL;
+	pthread_mutex_lock(&b->lock);
+	if (b->stopping || b->started == 0) {
+		pthread_mutex_unlock(&b->lock);
+		json_decref(item);
+		free(p);
+		return -1;
+	}
+	if (b->tail != NULL)
+		b->tail->next = p;
+	else
+		b->head = p;
+	b->tail = p;
+	/* One wake-up: an idle worker takes this and whatever else is waiting. */
+	pthread_cond_signal(&b->queued);
 	pthread_mutex_unlock(&b->lock);
-	pthread_cond_destroy(&me.cond);
-	*answer = me.answer;
-	if (me.rc != 0)
-		*err = me.err;
-	return me.rc;
+	return 0;
+}
+
+void
+db_batch_stop(void)
+{
+	for (int k = 0; k < BATCH_KINDS; k++) {
+		struct batcher *b = &batchers[k];
+
+		pthread_mutex_lock(&b->lock);
+		b->stopping = 1;
+		pthread_cond_broadcast(&b->queued);
+		pthread_mutex_unlock(&b->lock);
+	}
+	for (int k = 0; k < BATCH_KINDS; k++) {
+		struct batcher *b = &batchers[k];
+
+		for (int i = 0; i < b->started; i++)
+			pthread_join(b->workers[i], NULL);
+		b->started = 0;
+	}
 }
 
 void

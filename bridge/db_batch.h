@@ -8,8 +8,10 @@
  * agentidp.issue_tokens / agentidp.revoke_tokens: one transaction, one
  * flush, one round trip, each request still with its own answer (DESIGN.md
  * section 5).  There is no timer: a request that
- * finds a batch slot free goes at once, alone if nobody else is waiting, so
- * batching adds no latency at low load.
+ * finds a worker idle goes at once, alone if nobody else is waiting, so
+ * batching adds no latency at low load.  Nobody blocks meanwhile: the HTTP
+ * server parks the request (its connection suspended, its thread free for
+ * others) and a worker's callback wakes it (http_server.c, req_park).
  */
 #ifndef AGENTIDP_DB_BATCH_H
 #define AGENTIDP_DB_BATCH_H
@@ -25,23 +27,39 @@ enum batch_kind {
 };
 
 /*
- * Settings: at most max_items requests per call (1..64, the SQL limit), at
- * most issue_concurrency issue_tokens and revoke_concurrency revoke_tokens
- * calls in the database at once.
+ * Start the workers: at most max_items requests per call (1..64, the SQL
+ * limit), issue_concurrency issue_tokens and revoke_concurrency
+ * revoke_tokens calls in the database at once (one worker thread each).
+ * 0, or -1 when a thread could not be started.
  */
-void db_batch_init(int max_items, int issue_concurrency, int revoke_concurrency);
+int db_batch_start(int max_items, int issue_concurrency, int revoke_concurrency);
 
 /*
- * Run one request as part of a batch. item is borrowed. Returns 0 with
- * *answer (a new reference) set to the request's result: the RFC 6749 token
- * body for BATCH_ISSUE, the answer object {agent_id, and jti, exp when this
- * request revoked the token} for BATCH_REVOKE. Returns -1 with *err filled
- * when the request was refused or the database could not be reached.
+ * Called on a worker thread once the request's batch is done: rc 0 with
+ * answer (a reference the callee owns) set to the request's result (the
+ * RFC 6749 token body for BATCH_ISSUE; for BATCH_REVOKE the answer object
+ * {agent_id, and jti, exp when this request revoked the token}), or rc -1
+ * with *err filled when the request was refused or the database could not
+ * be reached.
  */
-int db_batch_call(enum batch_kind kind, json_t *item, json_t **answer, struct db_error *err);
+typedef void (*db_batch_done)(void *ctx, int rc, json_t *answer, const struct db_error *err);
 
 /*
- * A function the leader of a batch calls with the database's answer array
+ * Queue one request for the next batch of its kind; item is stolen. On 0,
+ * done is called exactly once, on a worker thread, possibly before this
+ * returns. -1 (done is never called, item is released) once db_batch_stop
+ * has begun, or when out of memory.
+ */
+int db_batch_submit(enum batch_kind kind, json_t *item, db_batch_done done, void *ctx);
+
+/*
+ * Refuse new requests, answer every queued one (the workers go on calling
+ * the database until the queues are empty), then join the workers.
+ */
+void db_batch_stop(void);
+
+/*
+ * A function the worker of a batch calls with the database's answer array
  * (one entry per request, borrowed) before it answers any request of the
  * batch; set once at start-up, before the server runs.
  */

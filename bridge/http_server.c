@@ -148,6 +148,35 @@ reply_db_error(struct request *r, const struct db_error *e, int oauth)
 		reply_header(r, "Retry-After", "5");
 }
 
+/* A worker's callback: keep the result, then let MHD run the request again. */
+static void
+on_batch_done(void *ctx, int rc, json_t *answer, const struct db_error *err)
+{
+	struct request *r = ctx;
+
+	r->park_rc = rc;
+	r->park_answer = answer;
+	if (rc != 0)
+		r->park_err = *err;
+	MHD_resume_connection(r->conn);
+}
+
+void
+req_park(struct request *r, enum batch_kind kind, json_t *item,
+		 void (*finish)(struct request *r, int rc, json_t *answer, const struct db_error *err))
+{
+	r->finish = finish;
+	r->parked = 1;
+	/* Suspended before it is queued: a worker may resume it at once. */
+	MHD_suspend_connection(r->conn);
+	if (db_batch_submit(kind, item, on_batch_done, r) != 0) {
+		struct db_error e = {.sqlstate = "57P01"};
+
+		snprintf(e.message, sizeof(e.message), "the server is shutting down");
+		on_batch_done(r, -1, NULL, &e);
+	}
+}
+
 /* Keep only printable ASCII of the User-Agent: it is stored as text in the audit log. */
 static void
 copy_user_agent(struct request *r)
@@ -220,6 +249,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);
+	json_decref(r->park_answer); /* a client gone while its request was parked */
 	free(r->uri);
 	free(r->body);
 	free(r);
@@ -357,12 +387,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		r->body[r->body_len] = '\0';
 		return MHD_YES;
 	}
+	if (r->parked) {
+		/* Resumed: its batch is done. */
+		r->parked = 0;
+		r->finish(r, r->park_rc, r->park_answer, &r->park_err);
+		json_decref(r->park_answer);
+		r->park_answer = NULL;
+		return queue(r);
+	}
 	if (r->body_too_large) {
 		route_classify(r, url);
 		reply_too_large(r);
 		return queue(r);
 	}
 	route_request(r, url);
+	if (r->parked)
+		return MHD_YES;
 	return queue(r);
 }
 
@@ -419,7 +459,9 @@ http_start(void)
 {
 	struct sockaddr_storage ss;
 	int ipv6 = 0;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	/* Suspend/resume: token requests wait for their batch without a thread (req_park). */
+	unsigned flags =
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (parse_listen(cfg.listen, &ss, &ipv6) != 0) {
 		log_error("AGENTIDP_LISTEN must be host:port with a numeric address");
@@ -454,6 +496,13 @@ http_drain_and_stop(int grace_seconds)
 	if (s != MHD_INVALID_SOCKET)
 		close(s);
 	for (int i = 0; i < grace_seconds * 20 && atomic_load(&in_flight) > 0; i++)
+		usleep(50000);
+	/*
+	 * MHD must not be stopped with a connection suspended: answer whatever is
+	 * still queued for a batch, and give the resumed requests a moment to go.
+	 */
+	db_batch_stop();
+	for (int i = 0; i < 40 && atomic_load(&in_flight) > 0; i++)
 		usleep(50000);
 	if (atomic_load(&in_flight) > 0)
 		log_warn("stopping with %d requests still in flight", atomic_load(&in_flight));

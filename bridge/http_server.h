@@ -7,6 +7,7 @@
 #ifndef AGENTIDP_HTTP_SERVER_H
 #define AGENTIDP_HTTP_SERVER_H
 
+#include "db_batch.h"
 #include "db_pool.h"
 #include "http_util.h"
 #include "metrics.h"
@@ -32,7 +33,23 @@ struct request {
 	char user_agent[257]; /* sanitised for the audit log */
 	struct MHD_Response *resp;
 	int status;
+	/* Parked (req_park): the connection is suspended until its batch is done. */
+	int parked;
+	void (*finish)(struct request *r, int rc, json_t *answer, const struct db_error *err);
+	int park_rc;
+	json_t *park_answer;
+	struct db_error park_err;
 };
+
+/*
+ * Hand the request to a database batch (item stolen) and free this thread
+ * for other connections meanwhile: the connection is suspended, and once
+ * the batch is done finish runs on an HTTP thread with the result (answer
+ * borrowed) and leaves the reply, like any handler.
+ */
+void req_park(struct request *r, enum batch_kind kind, json_t *item,
+			  void (*finish)(struct request *r, int rc, json_t *answer,
+							 const struct db_error *err));
 
 int http_start(void);
 /* Stop accepting, wait up to grace_seconds for in-flight requests, stop. */

@@ -96,11 +96,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* Two kinds share the pool: leave room for the other routes. */
-	db_batch_init((int)cfg.batch_max,
-				  (int)(cfg.batch_concurrency < cfg.db_pool_size ? cfg.batch_concurrency
-																 : cfg.db_pool_size),
-				  (int)(cfg.revoke_concurrency < cfg.db_pool_size ? cfg.revoke_concurrency
-																  : cfg.db_pool_size));
+	if (db_batch_start((int)cfg.batch_max,
+					   (int)(cfg.batch_concurrency < cfg.db_pool_size ? cfg.batch_concurrency
+																	  : cfg.db_pool_size),
+					   (int)(cfg.revoke_concurrency < cfg.db_pool_size ? cfg.revoke_concurrency
+																	   : cfg.db_pool_size)) != 0)
+		return 1;
 	routes_token_init();
 	if (resolve_issuer() != 0)
 		return 1;

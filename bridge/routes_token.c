@@ -126,6 +126,39 @@ seconds_to_next_month(void)
 	return (long)(timegm(&tm) - now);
 }
 
+/* The end of a token request, once its batch is done (req_park). */
+static void
+token_finish(struct request *r, int rc, json_t *answer, const struct db_error *err)
+{
+	if (rc != 0) {
+		/* The extension audited this refusal itself. */
+		reply_db_error(r, err, 1);
+		reply_header(r, "Pragma", "no-cache");
+		if (r->status == 401)
+			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
+		if (strcmp(err->sqlstate, "AIQ01") == 0) {
+			char buf[24];
+
+			snprintf(buf, sizeof(buf), "%ld", seconds_to_next_month());
+			reply_header(r, "Retry-After", buf);
+			metrics_token_refused(RR_QUOTA_EXCEEDED);
+		} else {
+			const char *desc;
+			const char *code = db_error_oauth_code(err->message, &desc);
+
+			metrics_token_refused(code ? metrics_refuse_reason(code) : RR_SERVER_ERROR);
+		}
+		return;
+	}
+	if (!json_is_object(answer)) {
+		reply_oauth_error(r, 500, "server_error", "unexpected database result");
+		return;
+	}
+	reply_json(r, 200, json_incref(answer)); /* with Cache-Control: no-store */
+	reply_header(r, "Pragma", "no-cache");
+	metrics_token_issued();
+}
+
 void
 route_token(struct request *r)
 {
@@ -133,8 +166,7 @@ route_token(struct request *r)
 	struct client_auth ca = {0};
 	const char *why, *grant, *aud, *res_param;
 	struct db_context ctx = req_db_context(r, NULL);
-	json_t *item = NULL, *answer = NULL;
-	struct db_error err;
+	json_t *item = NULL;
 
 	if (read_form(r, &f, &why) != 0) {
 		refuse(r, 400, "invalid_request", why, NULL);
@@ -174,35 +206,9 @@ route_token(struct request *r)
 		goto done;
 	}
 	/* Batched with concurrent requests: one commit for all (db_batch.h). */
-	if (db_batch_call(BATCH_ISSUE, item, &answer, &err) != 0) {
-		/* The extension audited this refusal itself. */
-		reply_db_error(r, &err, 1);
-		reply_header(r, "Pragma", "no-cache");
-		if (r->status == 401)
-			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
-		if (strcmp(err.sqlstate, "AIQ01") == 0) {
-			char buf[24];
-
-			snprintf(buf, sizeof(buf), "%ld", seconds_to_next_month());
-			reply_header(r, "Retry-After", buf);
-			metrics_token_refused(RR_QUOTA_EXCEEDED);
-		} else {
-			const char *desc;
-			const char *code = db_error_oauth_code(err.message, &desc);
-
-			metrics_token_refused(code ? metrics_refuse_reason(code) : RR_SERVER_ERROR);
-		}
-		goto done;
-	}
-	if (!json_is_object(answer)) {
-		reply_oauth_error(r, 500, "server_error", "unexpected database result");
-		goto done;
-	}
-	reply_json(r, 200, json_incref(answer)); /* with Cache-Control: no-store */
-	reply_header(r, "Pragma", "no-cache");
-	metrics_token_issued();
+	req_park(r, BATCH_ISSUE, item, token_finish);
+	item = NULL;
 done:
-	json_decref(answer);
 	json_decref(item);
 	client_auth_free(&ca);
 	form_free(&f);
@@ -367,6 +373,23 @@ routes_token_init(void)
 	db_batch_set_hook(BATCH_REVOKE, revoked_to_cache);
 }
 
+/* The end of a revocation, once its batch is done (req_park). */
+static void
+revoke_finish(struct request *r, int rc, json_t *answer, const struct db_error *err)
+{
+	(void)answer;
+	if (rc != 0) {
+		reply_db_error(r, err, 1);
+		if (r->status == 401)
+			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
+		return;
+	}
+	/* The cache already holds the revocation: see revoked_to_cache. */
+	metrics_revocation();
+	reply_bytes(r, 200, "application/json", "{}", 2);
+	reply_header(r, "Cache-Control", "no-store");
+}
+
 void
 route_token_revoke(struct request *r)
 {
@@ -374,8 +397,7 @@ route_token_revoke(struct request *r)
 	struct client_auth ca = {0};
 	const char *why, *token;
 	struct db_context ctx = req_db_context(r, NULL);
-	json_t *item = NULL, *answer = NULL;
-	struct db_error err;
+	json_t *item = NULL;
 
 	if (read_form(r, &f, &why) != 0) {
 		reply_oauth_error(r, 400, "invalid_request", why);
@@ -404,18 +426,9 @@ route_token_revoke(struct request *r)
 		goto done;
 	}
 	/* Batched with concurrent revocations: one commit for all (db_batch.h). */
-	if (db_batch_call(BATCH_REVOKE, item, &answer, &err) != 0) {
-		reply_db_error(r, &err, 1);
-		if (r->status == 401)
-			reply_header(r, "WWW-Authenticate", "Basic realm=\"agentidp\", charset=\"UTF-8\"");
-		goto done;
-	}
-	/* The cache already holds the revocation: see revoked_to_cache. */
-	metrics_revocation();
-	reply_bytes(r, 200, "application/json", "{}", 2);
-	reply_header(r, "Cache-Control", "no-store");
+	req_park(r, BATCH_REVOKE, item, revoke_finish);
+	item = NULL;
 done:
-	json_decref(answer);
 	json_decref(item);
 	client_auth_free(&ca);
 	form_free(&f);
