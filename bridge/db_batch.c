@@ -19,7 +19,7 @@ struct pending {
 	struct pending *next;
 };
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS 1000 /* the settings' upper bound (config.c) */
 
 struct batcher {
 	pthread_mutex_t lock;
