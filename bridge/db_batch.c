@@ -25,9 +25,8 @@ struct batcher {
 	pthread_mutex_t lock;
 	pthread_cond_t queued;       /* a request arrived, or stopping */
 	struct pending *head, *tail; /* FIFO of requests not yet taken */
-	int concurrency;             /* workers: calls of this kind in the database at most */
 	pthread_t workers[MAX_WORKERS];
-	int started;  /* workers running */
+	int started;  /* workers running: calls of this kind in the database at most */
 	int stopping; /* db_batch_stop has begun: refuse new requests */
 	enum db_stmt stmt;
 	const char *answer_key; /* member of a success entry that is the answer, NULL: all of it */
@@ -39,13 +38,11 @@ struct batcher {
 static struct batcher batchers[BATCH_KINDS] = {
 	[BATCH_ISSUE] = {.lock = PTHREAD_MUTEX_INITIALIZER,
 					 .queued = PTHREAD_COND_INITIALIZER,
-					 .concurrency = 1,
 					 .stmt = STMT_ISSUE_TOKENS,
 					 .answer_key = "token",
 					 .name = "issue"},
 	[BATCH_REVOKE] = {.lock = PTHREAD_MUTEX_INITIALIZER,
 					  .queued = PTHREAD_COND_INITIALIZER,
-					  .concurrency = 1,
 					  .stmt = STMT_REVOKE_TOKENS,
 					  .answer_key = NULL,
 					  .name = "revoke"},
@@ -178,16 +175,16 @@ int
 db_batch_start(int max, int issue_concurrency, int revoke_concurrency)
 {
 	max_items = max < 1 ? 1 : max > BATCH_SQL_LIMIT ? BATCH_SQL_LIMIT : max;
-	batchers[BATCH_ISSUE].concurrency = issue_concurrency;
-	batchers[BATCH_REVOKE].concurrency = revoke_concurrency;
 	for (int k = 0; k < BATCH_KINDS; k++) {
 		struct batcher *b = &batchers[k];
+		/* One worker per call allowed in the database at once. */
+		int workers = k == BATCH_ISSUE ? issue_concurrency : revoke_concurrency;
 
-		if (b->concurrency < 1)
-			b->concurrency = 1;
-		if (b->concurrency > MAX_WORKERS)
-			b->concurrency = MAX_WORKERS;
-		for (; b->started < b->concurrency; b->started++) {
+		if (workers < 1)
+			workers = 1;
+		if (workers > MAX_WORKERS)
+			workers = MAX_WORKERS;
+		for (; b->started < workers; b->started++) {
 			if (pthread_create(&b->workers[b->started], NULL, worker_main, b) != 0) {
 				log_error("cannot start a %s batch worker", b->name);
 				return -1;
