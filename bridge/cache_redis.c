@@ -23,6 +23,14 @@
 #define TTL_MARGIN 120
 /* How often the listener re-reads maxmemory-policy. */
 #define EVICTION_CHECK_SECONDS 5
+/*
+ * How often the listener reads the revocation log without a notification.
+ * Token revocations made by the bridges' batches come without one (see
+ * agentidp._revoke): each bridge writes its own to the shared Redis before
+ * answering, and this read applies them, and any lost notification, within
+ * a second.
+ */
+#define LOG_READ_MS 1000
 
 static char redis_host[256] = "127.0.0.1";
 static int redis_port = 6379;
@@ -495,6 +503,7 @@ struct listener {
 	/* revocations_since() cursor: the revocation log is applied up to here. */
 	long long seq;
 	time_t last_policy_check;
+	struct timespec last_read; /* the last catch_up that succeeded */
 };
 
 /* Read maxmemory-policy: only noeviction makes a missing key meaningful. */
@@ -604,7 +613,22 @@ catch_up(struct listener *l, long long gen)
 	}
 	if (keys_changed && jwt_refresh_keys(1) != 0)
 		log_warn("JWKS reload after a signing key change failed");
+	if (rc == 0)
+		clock_gettime(CLOCK_MONOTONIC, &l->last_read);
 	return rc;
+}
+
+/* Milliseconds until the next read of the log is due (0: now). */
+static int
+ms_until_log_read(const struct listener *l)
+{
+	struct timespec now;
+	long long since;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	since = (long long)(now.tv_sec - l->last_read.tv_sec) * 1000 +
+			(now.tv_nsec - l->last_read.tv_nsec) / 1000000;
+	return since >= LOG_READ_MS ? 0 : (int)(LOG_READ_MS - since);
 }
 
 /*
@@ -785,7 +809,7 @@ listener_main(void *arg)
 		pfd.fd = PQsocket(l.pg);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, 1000) < 0 || PQconsumeInput(l.pg) == 0) {
+		if (poll(&pfd, 1, ms_until_log_read(&l)) < 0 || PQconsumeInput(l.pg) == 0) {
 			log_warn("revocation listener lost its database connection");
 			listener_close(&l);
 			continue;
@@ -796,7 +820,13 @@ listener_main(void *arg)
 			woke = 1;
 			PQfreemem(note);
 		}
-		if (woke && catch_up(&l, l.gen) != 0) {
+		/*
+		 * On a notification, and at least once a second without one: rows
+		 * behind a recent seq gap are read again, revocations logged without
+		 * a notification are applied, and a lost one cannot leave a
+		 * revocation out for long.
+		 */
+		if ((woke || ms_until_log_read(&l) == 0) && catch_up(&l, l.gen) != 0) {
 			log_warn("revocation log not applied: revocation cache is cold until warmed again");
 			listener_close(&l);
 			continue;
@@ -813,13 +843,6 @@ listener_main(void *arg)
 			check_eviction_policy(&l);
 			/* Keys may have been evicted meanwhile: trust only a fresh generation. */
 			if (!was_trusted && atomic_load(&trusted) && warm_up(&l) != 0)
-				listener_close(&l);
-			/*
-			 * Read the log now and then without a notification too: rows
-			 * behind a recent seq gap are read again, and a lost
-			 * notification cannot leave a revocation out for long.
-			 */
-			else if (catch_up(&l, l.gen) != 0)
 				listener_close(&l);
 		}
 	}

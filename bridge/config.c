@@ -36,13 +36,12 @@ static const struct env_var vars[] = {
 	{"AGENTIDP_BATCH_CONCURRENCY", "4",
 	 "issue_tokens calls in the database at once (1..1000; at most the pool size)"},
 	/*
-	 * One by default: each revoking transaction holds PostgreSQL's NOTIFY
-	 * queue lock from its pg_notify until its commit is flushed, so a second
-	 * call in flight only waits for that lock (with a pooled connection and
-	 * a smaller batch of its own). One at a time revoked about 45 % more per
-	 * second than two here (bench/RESULTS.md).
+	 * Two by default: one call's commit is flushed while the next one runs.
+	 * revoke_tokens sends no NOTIFY (whose lock, held until the commit is
+	 * flushed, let only one revoking call through at a time); four calls
+	 * revoked fewer tokens per second than two here (bench/RESULTS.md).
 	 */
-	{"AGENTIDP_REVOKE_CONCURRENCY", "1",
+	{"AGENTIDP_REVOKE_CONCURRENCY", "2",
 	 "revoke_tokens calls in the database at once (1..1000; at most the pool size)"},
 	{"AGENTIDP_RATE_LIMIT", "100", "requests per minute per client IP, 0 = off"},
 	{"AGENTIDP_POLICY_FILE", "policies/data.json", "authorization policy data, reloaded on SIGHUP"},

@@ -1722,13 +1722,21 @@ COMMENT ON FUNCTION agentidp.introspect_token(text) IS
 -- or is already revoked is left alone, and that is not an error.  Answers
 -- which ones this call revoked: {"<index>": {"jti", "exp"}} (index from 1),
 -- for the bridge to put in its cache before it answers.
-CREATE FUNCTION agentidp._revoke(tokens text[], agents uuid[], ips inet[], uas text[])
+-- announce: send a NOTIFY per revoked token.  The bridge's batches do not
+-- (revoke_tokens): a notifying transaction holds a database-wide lock from
+-- its commit until the commit is flushed, so every revoking call waited for
+-- the previous one's disk flush; the revoking bridge writes its own
+-- revocations to the shared Redis before it answers, and every bridge reads
+-- revocation_log at least once a second anyway (DESIGN.md section 2).
+CREATE FUNCTION agentidp._revoke(tokens text[], agents uuid[], ips inet[], uas text[],
+								 announce boolean)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
 DECLARE
-	n		bigint;
-	revoked	jsonb;
+	n			bigint;
+	announced	bigint;
+	revoked		jsonb;
 BEGIN
 	-- MATERIALIZED: each token is verified once (pulled up, the call would
 	-- run again for each use of its result).
@@ -1757,9 +1765,11 @@ BEGIN
 		-- What _notify writes, for all of them at once.
 		INSERT INTO agentidp.revocation_log (kind, subject, expires_at)
 		SELECT 'token', u.jti::text, u.expires_at FROM u ORDER BY u.n)
-	SELECT pg_catalog.count(pg_catalog.pg_notify('agentidp_revocation', e::text)),
+	SELECT pg_catalog.count(*),
+		   pg_catalog.count(CASE WHEN announce
+								 THEN pg_catalog.pg_notify('agentidp_revocation', e::text) END),
 		   pg_catalog.jsonb_object_agg(u.n::text, e - 'kind')
-	  INTO n, revoked
+	  INTO n, announced, revoked
 	  FROM u, LATERAL (SELECT pg_catalog.jsonb_build_object('kind', 'token', 'jti', u.jti,
 					   'exp', pg_catalog.date_part('epoch', u.expires_at)::bigint) AS e) AS p;
 	IF n > 0 THEN
@@ -1775,7 +1785,7 @@ LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM agentidp._revoke(ARRAY[$1], ARRAY[$2], '{NULL}', '{NULL}');
+	PERFORM agentidp._revoke(ARRAY[$1], ARRAY[$2], '{NULL}', '{NULL}', true);
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_token(text, uuid) IS
@@ -1818,7 +1828,7 @@ BEGIN
 	-- The rows carry each request's own ip and user agent.
 	PERFORM agentidp.set_request_context(NULL, NULL, NULL);
 	BEGIN
-		rv := agentidp._revoke(x_tok, x_agent, b.ips, x_ua);
+		rv := agentidp._revoke(x_tok, x_agent, b.ips, x_ua, false);
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 								det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;

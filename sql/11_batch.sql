@@ -110,6 +110,10 @@ SELECT count(*) = :tokens_before AS no_token_left FROM agentidp.tokens;
 ROLLBACK;
 
 -- revoke_tokens: each client authenticated, each limited to its own tokens.
+-- It sends no NOTIFY (see agentidp._revoke): psql would print any notice
+-- on the channel, with its payload and our PID, after the statement that
+-- sent it, until the UNLISTEN below.
+LISTEN agentidp_revocation;
 SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS t1 \gset
 SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS t2 \gset
 SELECT agentidp.issue_token(:'ocid', :'osec')->>'access_token' AS t3 \gset
@@ -152,6 +156,7 @@ SELECT count(*) FILTER (WHERE e->>'agent_id' = :'ag') AS own_agent,
 SELECT (SELECT count(*) FROM agentidp.audit_events WHERE action = 'token.revoked' AND metadata->>'jti' = :'j4') AS events,
 	   (SELECT count(*) FROM agentidp.revocation_log WHERE subject = :'j4') AS log_rows,
 	   (SELECT revoked_at IS NOT NULL FROM agentidp.tokens WHERE jti = :'j4') AS revoked;
+UNLISTEN agentidp_revocation;
 
 -- Only the bridge's and the admins' roles may call them.
 SELECT has_function_privilege('agentidp_bridge', 'agentidp.issue_tokens(jsonb)', 'EXECUTE') AS bridge_issue,
