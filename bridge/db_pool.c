@@ -117,6 +117,38 @@ notice_to_log(void *arg, const char *message)
 	log_info("database says: %.*s", (int)(n > 0 && message[n - 1] == '\n' ? n - 1 : n), message);
 }
 
+/*
+ * Our bind parameters carry client secrets and tokens. PostgreSQL writes
+ * them in full into its log with every statement it logs (a slow one under
+ * log_min_duration_statement, all under log_statement = all) or that fails:
+ * not from this session. The extension grants agentidp_bridge the right to
+ * set the first (superuser-only) parameter; the second is anyone's.
+ */
+static void
+hide_parameters(PGconn *conn)
+{
+	static atomic_int warned;
+	/* The second needs the grant: if it fails, the first has been done. */
+	PGresult *res = PQexec(conn, "SET log_parameter_max_length_on_error = 0; "
+								 "SET log_parameter_max_length = 0");
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && !atomic_exchange(&warned, 1)) {
+		char why[256];
+		size_t n;
+
+		snprintf(why, sizeof(why), "%s", PQresultErrorMessage(res));
+		n = strlen(why);
+		while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+			why[--n] = '\0';
+		log_warn("cannot stop PostgreSQL from logging query parameters (%s): a logged "
+				 "statement may show client secrets; the bridge's database role must be a "
+				 "member of agentidp_bridge, to which the extension grants SET on "
+				 "log_parameter_max_length",
+				 why);
+	}
+	PQclear(res);
+}
+
 PGconn *
 db_connect(char **err)
 {
@@ -133,6 +165,7 @@ db_connect(char **err)
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, notice_to_log, NULL);
+	hide_parameters(conn);
 	metrics_set_db_up(1);
 	return conn;
 }

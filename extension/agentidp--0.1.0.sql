@@ -2246,6 +2246,12 @@ GRANT EXECUTE ON FUNCTION
 	agentidp.purge_audit(interval)
 TO agentidp_admin, agentidp_bridge;
 
+-- The bridge's bind parameters carry client secrets and tokens: it turns
+-- their logging off in each of its sessions (a statement logged by
+-- log_min_duration_statement or log_statement would show them in full),
+-- which this superuser-only setting needs a grant for.
+GRANT SET ON PARAMETER log_parameter_max_length TO agentidp_bridge;
+
 GRANT SELECT ON agentidp.audit_log, agentidp.audit_daily_summary TO agentidp_admin, agentidp_auditor;
 GRANT EXECUTE ON FUNCTION agentidp.verify_audit_chain() TO agentidp_auditor;
 

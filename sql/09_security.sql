@@ -101,5 +101,16 @@ SELECT count(*) AS tables_with_secrets FROM (
 SELECT count(*) AS hashes_not_bcrypt FROM agentidp.credentials WHERE secret_hash !~ '^\$2a\$[0-9]{2}\$.{53}$';
 -- Nor does any audit event carry a token.
 SELECT count(*) AS events_with_tokens FROM agentidp.audit_events WHERE metadata::text ~ 'eyJ[A-Za-z0-9_-]+\.eyJ';
+-- Nor PostgreSQL's log: the bridge turns off the logging of its bind
+-- parameters (client secrets, tokens) in each of its sessions, with a
+-- setting that only a superuser or a role granted it may change.
+SET ROLE agentidp_bridge;
+SET log_parameter_max_length = 0;
+SHOW log_parameter_max_length;
+RESET log_parameter_max_length;
+RESET ROLE;
+SET ROLE agentidp_auditor;
+SET log_parameter_max_length = 0;
+RESET ROLE;
 -- The chain is intact at the end of the suite.
 SELECT intact FROM agentidp.verify_audit_chain();
