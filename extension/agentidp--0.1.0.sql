@@ -1734,9 +1734,7 @@ RETURNS jsonb
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 AS $$
 DECLARE
-	n			bigint;
-	announced	bigint;
-	revoked		jsonb;
+	revoked	jsonb;
 BEGIN
 	-- MATERIALIZED: each token is verified once (pulled up, the call would
 	-- run again for each use of its result).
@@ -1765,14 +1763,15 @@ BEGIN
 		-- What _notify writes, for all of them at once.
 		INSERT INTO agentidp.revocation_log (kind, subject, expires_at)
 		SELECT 'token', u.jti::text, u.expires_at FROM u ORDER BY u.n)
-	SELECT pg_catalog.count(*),
-		   pg_catalog.count(CASE WHEN announce
-								 THEN pg_catalog.pg_notify('agentidp_revocation', e::text) END),
-		   pg_catalog.jsonb_object_agg(u.n::text, e - 'kind')
-	  INTO n, announced, revoked
-	  FROM u, LATERAL (SELECT pg_catalog.jsonb_build_object('kind', 'token', 'jti', u.jti,
-					   'exp', pg_catalog.date_part('epoch', u.expires_at)::bigint) AS e) AS p;
-	IF n > 0 THEN
+	SELECT pg_catalog.jsonb_object_agg(u.n::text, pg_catalog.jsonb_build_object('jti', u.jti,
+			   'exp', pg_catalog.date_part('epoch', u.expires_at)::bigint))
+	  INTO revoked
+	  FROM u;
+	IF revoked IS NOT NULL THEN
+		IF announce THEN
+			PERFORM pg_catalog.pg_notify('agentidp_revocation', (r.value || '{"kind": "token"}')::text)
+			   FROM pg_catalog.jsonb_each(revoked) AS r;
+		END IF;
 		PERFORM agentidp._purge_revocation_log();
 	END IF;
 	RETURN COALESCE(revoked, '{}');
