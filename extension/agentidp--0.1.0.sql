@@ -1842,7 +1842,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION agentidp.revoke_tokens(jsonb) IS
-	'RFC 7009 revocation for up to 64 requests {token, client_id, client_secret, ip, user_agent} in one transaction, each client authenticated and limited to its own tokens; answer i is {"agent_id", and "jti", "exp" when it revoked the token} or {"sqlstate", "message", ...}';
+	'RFC 7009 revocation for up to 64 requests {token, client_id, client_secret, ip, user_agent} in one transaction, each client authenticated and limited to its own tokens; logged in revocation_log but not announced by NOTIFY (the caller writes its cache itself); answer i is {"agent_id", and "jti", "exp" when it revoked the token} or {"sqlstate", "message", ...}';
 
 CREATE FUNCTION agentidp.revocation_snapshot()
 RETURNS jsonb
