@@ -56,6 +56,15 @@ set_field(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
+/* An error of our own making (not one the database reported). */
+static void
+own_error(struct db_error *err, const char *sqlstate, const char *message)
+{
+	memset(err, 0, sizeof(*err));
+	set_field(err->sqlstate, sizeof(err->sqlstate), sqlstate);
+	set_field(err->message, sizeof(err->message), message);
+}
+
 /* Answer p from its entry of the answer array. */
 static void
 settle(const struct batcher *b, struct pending *p, json_t *entry)
@@ -77,8 +86,7 @@ settle(const struct batcher *b, struct pending *p, json_t *entry)
 	}
 	answer = b->answer_key != NULL ? json_object_get(entry, b->answer_key) : entry;
 	if (!json_is_object(entry) || answer == NULL) {
-		strcpy(err.sqlstate, "XX000");
-		set_field(err.message, sizeof(err.message), "unexpected database result");
+		own_error(&err, "XX000", "unexpected database result");
 		p->done(p->ctx, -1, NULL, &err);
 		return;
 	}
@@ -101,9 +109,7 @@ run_batch(struct batcher *b, struct pending **batch, int n)
 	text = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	if (text == NULL) {
-		memset(&err, 0, sizeof(err));
-		strcpy(err.sqlstate, "53200");
-		set_field(err.message, sizeof(err.message), "out of memory");
+		own_error(&err, "53200", "out of memory");
 		rc = -1;
 	} else {
 		args[0] = text;
@@ -121,9 +127,7 @@ run_batch(struct batcher *b, struct pending **batch, int n)
 		if (!json_is_array(answers) || json_array_size(answers) != (size_t)n) {
 			log_error("%s batch: the database answered %s for %d requests", b->name,
 					  answers ? "the wrong number of entries" : "no JSON array", n);
-			memset(&err, 0, sizeof(err));
-			strcpy(err.sqlstate, "XX000");
-			set_field(err.message, sizeof(err.message), "unexpected database result");
+			own_error(&err, "XX000", "unexpected database result");
 			rc = -1;
 		}
 	}

@@ -54,6 +54,13 @@ resolve_issuer(void)
 	return 0;
 }
 
+/* Calls of one kind in the database at once: never more than the pool holds. */
+static int
+at_most_pool(long concurrency)
+{
+	return (int)(concurrency < cfg.db_pool_size ? concurrency : cfg.db_pool_size);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,11 +103,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* Two kinds share the pool: leave room for the other routes. */
-	if (db_batch_start((int)cfg.batch_max,
-					   (int)(cfg.batch_concurrency < cfg.db_pool_size ? cfg.batch_concurrency
-																	  : cfg.db_pool_size),
-					   (int)(cfg.revoke_concurrency < cfg.db_pool_size ? cfg.revoke_concurrency
-																	   : cfg.db_pool_size)) != 0)
+	if (db_batch_start((int)cfg.batch_max, at_most_pool(cfg.batch_concurrency),
+					   at_most_pool(cfg.revoke_concurrency)) != 0)
 		return 1;
 	routes_token_init();
 	if (resolve_issuer() != 0)
