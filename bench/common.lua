@@ -12,6 +12,25 @@ function setup(thread)
 	table.insert(threads, thread)
 end
 
+-- Paced load (bench/run's half-rate rows): with BENCH_PACE_MS set, each
+-- connection waits an exponentially distributed pause of that mean before
+-- each request, so many connections together offer a Poisson-like rate that
+-- does not depend on how fast the answers come (wrk alone is closed-loop:
+-- every connection sends again the moment it is answered, which keeps the
+-- server saturated at any connection count). Defined only when asked for:
+-- wrk schedules a timer for every request once delay() exists.
+local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace_ms then
+	local seeded = false
+	function delay()
+		if not seeded then
+			math.randomseed(os.time() * 100 + (tid or 0))
+			seeded = true
+		end
+		return math.floor(-pace_ms * math.log(1 - math.random()) + 0.5)
+	end
+end
+
 ok = 0      -- 2xx responses seen by response()
 bad = 0     -- other responses seen by response()
 codes = ""  -- statuses of the first non-2xx responses, for the report
