@@ -102,6 +102,49 @@ BEGIN
 	DELETE FROM pg_temp.got;
 END $$;
 
+-- Revocation takes a token as the row its jti names only when it is that
+-- row's token byte for byte (tokens.token_digest, _token_matches): the
+-- jti of a live token with another signature, or the same claims re-signed
+-- with other scopes by the active key, revoke nothing.
+SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS tok3 \gset
+SELECT split_part(:'tok', '.', 1) || '.' || split_part(:'tok', '.', 2) || '.' || split_part(:'tok3', '.', 3) AS forged \gset
+SELECT agentidp._sign_jwt(k.kid, k.private_enc, pg_temp.jwt_part(:'tok', 2) || '{"scope": "agents:read audit:read"}') AS resigned
+  FROM agentidp.signing_keys AS k WHERE k.status = 'active' \gset
+SELECT agentidp._token_jti(:'forged') = agentidp._token_jti(:'tok') AS forged_same_jti,
+	   agentidp._token_jti(:'resigned') = agentidp._token_jti(:'tok') AS resigned_same_jti,
+	   agentidp._verify_jwt(:'forged') IS NULL AS forged_fails_verification,
+	   agentidp._verify_jwt(:'resigned') IS NOT NULL AS resigned_verifies;
+SELECT agentidp.revoke_token(:'forged') AS forged, agentidp.revoke_token(:'resigned') AS resigned;
+SELECT agentidp.introspect_token(:'tok')->'active' AS active_after_forgeries,
+	   (SELECT count(*) FROM agentidp.audit_events WHERE action = 'token.revoked'
+		   AND metadata->>'jti' = pg_temp.jwt_part(:'tok', 2)->>'jti') AS revoked_events;
+-- The digest is SHA-256 of the token as issued, and the match is exact.
+SELECT t.token_digest = sha256(convert_to(:'tok', 'UTF8')) AS digest_is_sha256,
+	   agentidp._token_digest(:'tok') = t.token_digest AS same_as_token_digest,
+	   agentidp._token_matches(:'tok', t.token_digest) AS token_matches,
+	   agentidp._token_matches(:'forged', t.token_digest) AS forged_matches,
+	   agentidp._token_matches(:'resigned', t.token_digest) AS resigned_matches,
+	   agentidp._token_matches(:'tok', substr(t.token_digest, 1, 31)) AS short_digest_matches
+  FROM agentidp.tokens AS t WHERE t.jti = (pg_temp.jwt_part(:'tok', 2)->>'jti')::uuid;
+-- _token_jti reads the jti of a well-formed token only, and only a lowercase UUID.
+SELECT agentidp._token_jti(:'tok')::text = pg_temp.jwt_part(:'tok', 2)->>'jti' AS jti_of_token,
+	   agentidp._token_jti('garbage') IS NULL AS garbage,
+	   agentidp._token_jti('') IS NULL AS empty,
+	   agentidp._token_jti(split_part(:'tok', '.', 2)) IS NULL AS payload_alone,
+	   agentidp._token_jti(split_part(:'tok', '.', 1) || '.' || pg_temp.b64url('{"sub": "x"}') || '.'
+						   || split_part(:'tok', '.', 3)) IS NULL AS no_jti,
+	   agentidp._token_jti(split_part(:'tok', '.', 1) || '.'
+						   || pg_temp.b64url('{"jti": "' || (pg_temp.jwt_part(:'tok', 2)->>'jti') || '"}')
+						   || '.' || split_part(:'tok', '.', 3))::text = pg_temp.jwt_part(:'tok', 2)->>'jti' AS handmade_jti,
+	   agentidp._token_jti(split_part(:'tok', '.', 1) || '.'
+						   || pg_temp.b64url('{"jti": "' || upper(pg_temp.jwt_part(:'tok', 2)->>'jti') || '"}')
+						   || '.' || split_part(:'tok', '.', 3)) IS NULL AS uppercase_jti,
+	   agentidp._token_jti(split_part(:'tok', '.', 1) || '.' || pg_temp.b64url('{"jti": 12}') || '.'
+						   || split_part(:'tok', '.', 3)) IS NULL AS numeric_jti,
+	   agentidp._token_jti(split_part(:'tok', '.', 1) || '.'
+						   || pg_temp.b64url('{"jti": "' || (pg_temp.jwt_part(:'tok', 2)->>'jti') || '", "jti": "x"}')
+						   || '.' || split_part(:'tok', '.', 3)) IS NULL AS duplicate_jti;
+
 -- revoke_token with requesting_agent: another agent's token is left alone, silently.
 SELECT agentidp.revoke_token(:'tok', :'other');
 SELECT agentidp.introspect_token(:'tok')->'active' AS still_active;
