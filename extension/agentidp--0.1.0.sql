@@ -227,6 +227,12 @@ RETURNS jsonb
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
 AS 'MODULE_PATHNAME', 'agentidp__verify_jwt';
 
+-- A token id: UUIDv7, time-ordered (see jwt.c).
+CREATE FUNCTION agentidp._new_jti()
+RETURNS uuid
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'agentidp__new_jti';
+
 -- Revocation's token match (see jwt.c): digest at issuance, unverified jti
 -- and a constant-time digest comparison at revocation.
 CREATE FUNCTION agentidp._token_digest(token text)
@@ -1591,7 +1597,7 @@ BEGIN
 				pg_catalog.jsonb_build_object('client_id', r->>'client_id') || v_reason);
 			CONTINUE;
 		END IF;
-		g := g || ROW(i, pg_catalog.gen_random_uuid(), auth.agent_id, auth.credential_id, r->>'client_id',
+		g := g || ROW(i, agentidp._new_jti(), auth.agent_id, auth.credential_id, r->>'client_id',
 					  pg_catalog.array_to_string(req, ' '), v_aud, $2[i],
 					  CASE WHEN batch THEN r->>'user_agent' END)::agentidp._grant;
 	END LOOP;

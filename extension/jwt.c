@@ -32,6 +32,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -60,6 +61,7 @@ PG_FUNCTION_INFO_V1(agentidp__sign_jwt);
 PG_FUNCTION_INFO_V1(agentidp__verify_jwt);
 PG_FUNCTION_INFO_V1(agentidp__sign_jws);
 PG_FUNCTION_INFO_V1(agentidp__verify_jws);
+PG_FUNCTION_INFO_V1(agentidp__new_jti);
 PG_FUNCTION_INFO_V1(agentidp__token_digest);
 PG_FUNCTION_INFO_V1(agentidp__token_jti);
 PG_FUNCTION_INFO_V1(agentidp__token_matches);
@@ -523,6 +525,35 @@ JwtStringMember(Jsonb *jb, const char *key)
  * verification, which was over half of a revocation's work in the
  * database.
  */
+
+/*
+ * A token id: a UUIDv7 (RFC 9562), 48 bits of Unix milliseconds, then the
+ * version, then 74 bits from the CSPRNG.  Ids issued close in time sort
+ * together, so a new tokens row goes to the right-most page of the primary
+ * key instead of a random one.  With random ids nearly every page of that
+ * index took a full-page image in the WAL after each checkpoint (2,326 of
+ * them for 15,000 tokens, 60 % of the WAL written), and revocations, which
+ * mostly concern recent tokens, read pages scattered over all of it.  The
+ * time is no secret: the iat claim says the same.
+ */
+Datum
+agentidp__new_jti(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+	uint64		ms;
+
+	if (!pg_strong_random(u->data + 6, UUID_LEN - 6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes for a token id")));
+	ms = (uint64) (GetCurrentTimestamp() / 1000) +
+		(uint64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+	for (int i = 5; i >= 0; i--, ms >>= 8)
+		u->data[i] = (uint8) (ms & 0xFF);
+	u->data[6] = 0x70 | (u->data[6] & 0x0F);	/* version 7 */
+	u->data[8] = 0x80 | (u->data[8] & 0x3F);	/* variant 10 */
+	PG_RETURN_UUID_P(u);
+}
 
 /* SHA-256 of a token's bytes, as stored in tokens.token_digest. */
 Datum

@@ -48,6 +48,20 @@ SELECT t.agent_id = :'ag' AS agent, t.credential_id = :'cr' AS credential, t.sco
 SELECT action, outcome, metadata->>'jti' = pg_temp.jwt_part(:'tok', 2)->>'jti' AS same_jti
   FROM agentidp.audit_events WHERE agent_id = :'ag' AND action = 'token.issued';
 
+-- jti is a UUIDv7: version 7, variant 10, its first 48 bits the Unix time of
+-- issue in milliseconds (within a second of iat), increasing from one
+-- millisecond to the next; the other 74 bits random.
+SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS tok_a \gset
+SELECT pg_sleep(0.01);
+SELECT agentidp.issue_token(:'cid', :'sec')->>'access_token' AS tok_b \gset
+SELECT substr(j, 15, 1) AS version, substr(j, 20, 1) IN ('8', '9', 'a', 'b') AS variant_10,
+	   abs(('x' || lpad(replace(substr(j, 1, 13), '-', ''), 16, '0'))::bit(64)::bigint
+		   - 1000 * (pg_temp.jwt_part(:'tok_a', 2)->>'iat')::bigint) < 1000 AS millis_of_iat,
+	   j < (pg_temp.jwt_part(:'tok_b', 2)->>'jti') AS later_sorts_after
+  FROM (SELECT pg_temp.jwt_part(:'tok_a', 2)->>'jti' AS j) AS x;
+SELECT count(DISTINCT agentidp._new_jti()) AS distinct_ids, count(*) AS of
+  FROM generate_series(1, 10000);
+
 -- The issuer comes from agentidp.issuer; aud defaults to it.
 SET agentidp.issuer = 'https://idp.example.test';
 SELECT c->>'iss' AS iss, c->>'aud' AS aud
