@@ -1748,8 +1748,9 @@ COMMENT ON FUNCTION agentidp.introspect_token(text) IS
 -- Revoke tokens, each on behalf of the agent beside it (NULL: any agent),
 -- with one statement for all: the token rows, their audit events and their
 -- revocation_log rows.  ips and uas NULL take the request context.
--- RFC 7009: a token that does not verify, is unknown, is another agent's
--- or is already revoked is left alone, and that is not an error.  Answers
+-- RFC 7009: a token that is not, byte for byte, one we issued (malformed,
+-- forged, altered), is another agent's or is already revoked is left
+-- alone, and that is not an error.  Answers
 -- which ones this call revoked: {"<index>": {"jti", "exp"}} (index from 1),
 -- for the bridge to put in its cache before it answers.
 -- announce: send a NOTIFY per revoked token.  The bridge's batches do not

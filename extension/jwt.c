@@ -13,6 +13,10 @@
  * The token format itself (base64url, splitting, header policy, strict
  * JSON, the RSA calls) lives in jws.c, shared with the Wycheproof test.
  *
+ * Token ids (_new_jti) are UUIDv7, and revocation matches a token by the
+ * SHA-256 its row keeps instead of verifying it again (_token_digest,
+ * _token_jti, _token_matches); both are explained where they are defined.
+ *
  * _sign_jws/_verify_jws serve other signed documents (audit checkpoints)
  * under their own "typ": they never produce or accept an access token, so
  * the access-token verifier keeps its strict key-status policy while a
@@ -32,11 +36,11 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "jws.h"
 
@@ -516,17 +520,6 @@ JwtStringMember(Jsonb *jb, const char *key)
 }
 
 /*
- * Revocation identifies a token without verifying it again.  Each tokens
- * row keeps the SHA-256 of its token exactly as issued (_token_digest); a
- * presented token is the row's own when its jti claim (_token_jti, read
- * from the unverified payload) names the row and its digest matches
- * (_token_matches).  That proves at least what a signature check would
- * (only the issuer ever saw those bytes) for a hash instead of an RSA
- * verification, which was over half of a revocation's work in the
- * database.
- */
-
-/*
  * A token id: a UUIDv7 (RFC 9562), 48 bits of Unix milliseconds, then the
  * version, then 74 bits from the CSPRNG.  Ids issued close in time sort
  * together, so a new tokens row goes to the right-most page of the primary
@@ -554,6 +547,17 @@ agentidp__new_jti(PG_FUNCTION_ARGS)
 	u->data[8] = 0x80 | (u->data[8] & 0x3F);	/* variant 10 */
 	PG_RETURN_UUID_P(u);
 }
+
+/*
+ * Revocation identifies a token without verifying it again.  Each tokens
+ * row keeps the SHA-256 of its token exactly as issued (_token_digest); a
+ * presented token is the row's own when its jti claim (_token_jti, read
+ * from the unverified payload) names the row and its digest matches
+ * (_token_matches).  That proves at least what a signature check would
+ * (only the issuer ever saw those bytes) for a hash instead of an RSA
+ * verification, which was over half of a revocation's work in the
+ * database.
+ */
 
 /* SHA-256 of a token's bytes, as stored in tokens.token_digest. */
 Datum
