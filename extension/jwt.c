@@ -476,6 +476,36 @@ JwtPublicKey(const char *kid, bool anyStatus)
 }
 
 /*
+ * Split, decode and check an access token (jws_parse: format, header
+ * policy, strict JSON), or NULL when it is malformed.  Nothing is verified.
+ */
+static JwsToken *
+JwtParse(text *token)
+{
+	size_t		len = VARSIZE_ANY_EXHDR(token);
+	JwsToken   *tok;
+
+	if (len == 0 || len > JWS_MAX_TOKEN)
+		return NULL;
+	tok = palloc(sizeof(JwsToken));
+	if (jws_parse(VARDATA_ANY(token), len, tok) < 0)
+	{
+		pfree(tok);
+		return NULL;
+	}
+	return tok;
+}
+
+/* The claims of a parsed token as jsonb (jws_parse refused all jsonb_in could). */
+static Jsonb *
+JwtClaims(const JwsToken *tok)
+{
+	char	   *claims = pnstrdup((const char *) tok->payload, tok->payload_len);
+
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+}
+
+/*
  * Verify a compact RS256 token and return its claims, or NULL for any bad
  * token (never an error: a token is untrusted input).  Expiry, revocation
  * and agent status are the caller's business.
@@ -483,16 +513,10 @@ JwtPublicKey(const char *kid, bool anyStatus)
 Datum
 agentidp__verify_jwt(PG_FUNCTION_ARGS)
 {
-	text	   *token = PG_GETARG_TEXT_PP(0);
-	size_t		len = VARSIZE_ANY_EXHDR(token);
-	JwsToken   *tok;
+	JwsToken   *tok = JwtParse(PG_GETARG_TEXT_PP(0));
 	EVP_PKEY   *pkey;
-	char	   *claims;
 
-	if (len == 0 || len > JWS_MAX_TOKEN)
-		PG_RETURN_NULL();
-	tok = palloc(sizeof(JwsToken));
-	if (jws_parse(VARDATA_ANY(token), len, tok) < 0)
+	if (tok == NULL)
 		PG_RETURN_NULL();
 	pkey = JwtPublicKey(tok->kid, false);
 	if (pkey == NULL)
@@ -500,9 +524,7 @@ agentidp__verify_jwt(PG_FUNCTION_ARGS)
 	if (!jws_rs256_verify(pkey, (const uint8 *) tok->signing_input,
 						  tok->signing_input_len, tok->sig, tok->sig_len))
 		PG_RETURN_NULL();
-	/* jws_parse refused everything jsonb_in could refuse. */
-	claims = pnstrdup((const char *) tok->payload, tok->payload_len);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+	PG_RETURN_JSONB_P(JwtClaims(tok));
 }
 
 /* The string member key of a jsonb object, or NULL if absent or not a string. */
@@ -579,22 +601,13 @@ agentidp__token_digest(PG_FUNCTION_ARGS)
 Datum
 agentidp__token_jti(PG_FUNCTION_ARGS)
 {
-	text	   *token = PG_GETARG_TEXT_PP(0);
-	size_t		len = VARSIZE_ANY_EXHDR(token);
-	JwsToken   *tok;
-	Jsonb	   *claims;
+	JwsToken   *tok = JwtParse(PG_GETARG_TEXT_PP(0));
 	JsonbValue *jti;
 	char		buf[37];
 
-	if (len == 0 || len > JWS_MAX_TOKEN)
+	if (tok == NULL)
 		PG_RETURN_NULL();
-	tok = palloc(sizeof(JwsToken));
-	if (jws_parse(VARDATA_ANY(token), len, tok) < 0)
-		PG_RETURN_NULL();
-	claims = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-												CStringGetDatum(pnstrdup((const char *) tok->payload,
-																		 tok->payload_len))));
-	jti = JwtStringMember(claims, "jti");
+	jti = JwtStringMember(JwtClaims(tok), "jti");
 	if (jti == NULL || jti->val.string.len != 36)
 		PG_RETURN_NULL();
 	for (int i = 0; i < 36; i++)
