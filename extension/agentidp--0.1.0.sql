@@ -457,9 +457,17 @@ $$;
 -- stable, so it can bound the index scan; ordering by seq instead read
 -- every young row on every call), and SKIP LOCKED keeps concurrent
 -- revocations from queueing on the purge.
+-- enable_seqscan off: a backend keeps this plan until the table's
+-- statistics change, and planned while the log was near empty (a fresh
+-- install, a quiet hour purged), it was a sequential scan, evaluating the
+-- cutoff on every row: a burst of revocations then made each of its calls
+-- read the whole growing log until autovacuum analysed it (the slow first
+-- revocation run of bench/run, bench/RESULTS.md).  The index scan is right
+-- at every size.
 CREATE FUNCTION agentidp._purge_revocation_log()
 RETURNS void
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET enable_seqscan = off
 AS $$
 BEGIN
 	DELETE FROM agentidp.revocation_log AS l
@@ -1919,11 +1927,12 @@ COMMENT ON FUNCTION agentidp.revocation_snapshot() IS
 -- time): applying one twice changes nothing.
 -- PL/pgSQL around one query so that its plan is kept for the session: the
 -- bridge calls this on every notification, and a SQL function was parsed
--- and planned on every call.
+-- and planned on every call.  enable_seqscan off for the reason given at
+-- _purge_revocation_log: the primary-key range scan is right at every size.
 CREATE FUNCTION agentidp.revocations_since(after_seq bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE CALLED ON NULL INPUT PARALLEL SAFE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
 BEGIN
 	RETURN (WITH r AS (
