@@ -150,8 +150,9 @@ memory_settings() {
 # count from its configuration), now and at every boot.
 reserve_huge_pages() {
 	local pages
+	# (Under set -e a failing -C would end the bootstrap: it only costs the pages.)
 	pages=$(runuser -u postgres -- /usr/lib/postgresql/$PGVER/bin/postgres -D "$PGDATA" \
-		-c config_file="$PGCONF/postgresql.conf" -C shared_memory_size_in_huge_pages)
+		-c config_file="$PGCONF/postgresql.conf" -C shared_memory_size_in_huge_pages) || pages=
 	if ! [[ "$pages" =~ ^[0-9]+$ ]] || [ "$pages" -le 0 ]; then
 		log "no huge page count from PostgreSQL ('$pages'); running on 4 kB pages"
 		return 0
